@@ -1,0 +1,78 @@
+# LoanTrack: the README's two commands are `make run` and `make test`; the rest are what CI and developers use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+PORT ?= 8000
+
+.PHONY: help install install-test run web migrate seed test test-fast browser-deps lint format check messages ci clean
+
+help:
+	@echo "make run      install, migrate, load demo data and start web + Celery worker + beat"
+	@echo "make test     install the test tools and run the whole test suite"
+	@echo "make lint     ruff (with Django and timezone rules) and djlint on templates"
+	@echo "make check    makemigrations --check and check --deploy with production settings"
+	@echo "make messages update the translation catalogs and compile them"
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# Re-install only when the dependency list changes.
+$(VENV)/.installed: pyproject.toml | $(PY)
+	$(BIN)/pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install --quiet -e ".[test]"
+	@touch $@
+
+install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test
+
+var:
+	@mkdir -p var/celery/queue var/celery/processed var/media
+
+migrate: install var
+	$(PY) manage.py migrate --noinput
+
+seed: migrate
+	$(PY) manage.py seed_demo
+
+run: seed
+	@$(PY) manage.py demo_logins --port $(PORT)
+	PORT=$(PORT) $(BIN)/honcho start -f Procfile
+
+test: install-test var browser-deps
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The browser tests drive Debian's chromium; install it when this machine lets us (root with apt), else they skip
+# locally and fail in CI (LOANTRACK_REQUIRE_SERVICES=1).
+browser-deps:
+	@scripts/ensure-chromium.sh
+
+lint: install-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/djlint templates --lint
+
+format: install-test
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+check: install var
+	$(PY) manage.py makemigrations --check --dry-run
+	DJANGO_SETTINGS_MODULE=loantrack.settings.production \
+	SECRET_KEY=$${SECRET_KEY:-$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(64))')} \
+	ALLOWED_HOSTS=$${ALLOWED_HOSTS:-loantrack.example.com} \
+	$(PY) manage.py check --deploy --fail-level WARNING
+
+messages: install
+	$(PY) manage.py makemessages --locale zh_Hans --locale en --ignore '.venv/*' --ignore 'var/*' --no-obsolete
+	$(PY) manage.py compilemessages --ignore '.venv/*'
+
+ci: lint check test
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
+
+
+class AccountsConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "accounts"
+    verbose_name = _("Accounts")
+
+    def ready(self) -> None:
+        from .services import role_permissions_sync
+
+        # Model permissions exist only after post_migrate has created them, so the admin group is granted them here.
+        post_migrate.connect(role_permissions_sync, dispatch_uid="accounts.role_permissions_sync")

@@ -1,0 +1,49 @@
+"""Where each role lands after signing in, and the menu each role sees. URL names only: no imports of higher apps."""
+
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from .permissions import roles_of
+from .roles import HOME_PRIORITY, Role
+
+ROLE_HOME = {
+    Role.OFFICER: "applications:worklist",
+    Role.REVIEWER: "applications:review_queue",
+    Role.APPROVER: "applications:approval_queue",
+    Role.RISK_OFFICER: "followups:warnings",
+    Role.MANAGER: "dashboard:home",
+    Role.ADMIN: "notifications:outbox",
+    Role.BORROWER: "portal:home",
+}
+
+# (role, label, url name); shown in this order to anyone holding the role.
+MENU = (
+    (Role.OFFICER, _("My work today"), "applications:worklist"),
+    (Role.REVIEWER, _("Initial review"), "applications:review_queue"),
+    (Role.APPROVER, _("Approvals"), "applications:approval_queue"),
+    (Role.RISK_OFFICER, _("Risk warnings"), "followups:warnings"),
+    (Role.MANAGER, _("Dashboard"), "dashboard:home"),
+    (Role.ADMIN, _("Message outbox"), "notifications:outbox"),
+    (Role.ADMIN, _("Administration"), "admin:index"),
+    (Role.BORROWER, _("My loans"), "portal:home"),
+)
+
+
+def home_url_for(user) -> str | None:
+    """The landing page of the user's most senior role, or None for a user without any role."""
+    roles = roles_of(user)
+    for role in HOME_PRIORITY:
+        if role in roles:
+            return reverse(ROLE_HOME[role])
+    return None
+
+
+def menu_for(user, current_path: str) -> list[dict]:
+    roles = roles_of(user)
+    items, seen = [], set()
+    for role, label, url_name in MENU:
+        if role in roles and url_name not in seen:
+            seen.add(url_name)
+            url = reverse(url_name)
+            items.append({"label": label, "url": url, "active": current_path.startswith(url)})
+    return items

@@ -1,0 +1,109 @@
+"""The one place that answers "may this user do X (to this object)?" for the whole project.
+
+Three rules, from DESIGN.md sections 1 and 7:
+- a role without the function gets 403 (`can` is False, `require` raises PermissionDenied);
+- staff outside an object's branch get 404, as if it did not exist (`scope` filters, head office sees all);
+- no one approves, reviews or confirms their own work (`require_checker`).
+Later apps add their actions to ACTION_ROLES; views never test group names themselves.
+"""
+
+from collections.abc import Callable
+from functools import wraps
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.utils.translation import gettext as _
+
+from .roles import Role
+
+ACTION_ROLES: dict[str, frozenset[str]] = {
+    "worklist.view": frozenset({Role.OFFICER}),
+    "review.initial": frozenset({Role.REVIEWER}),
+    "review.secondary": frozenset({Role.APPROVER, Role.MANAGER}),
+    "warning.view": frozenset({Role.RISK_OFFICER, Role.MANAGER}),
+    "dashboard.view": frozenset({Role.MANAGER}),
+    "outbox.view": frozenset({Role.ADMIN}),
+    "identity.reveal": frozenset({Role.REVIEWER, Role.APPROVER, Role.RISK_OFFICER, Role.MANAGER}),
+    "portal.use": frozenset({Role.BORROWER}),
+}
+
+
+def roles_of(user) -> frozenset[str]:
+    """The role names of a user, read once per request and kept on the user object."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return frozenset()
+    cached = getattr(user, "_loantrack_roles", None)
+    if cached is None:
+        cached = frozenset(user.groups.values_list("name", flat=True)) & frozenset(Role)
+        user._loantrack_roles = cached
+    return cached
+
+
+def has_role(user, *roles: str) -> bool:
+    return bool(roles_of(user) & set(roles))
+
+
+def is_staff_member(user) -> bool:
+    """Any role but borrower: may use the staff pages of their branch."""
+    return bool(roles_of(user) - {Role.BORROWER})
+
+
+def sees_all_branches(user) -> bool:
+    branch = getattr(user, "branch", None)
+    return bool(branch and branch.is_head_office)
+
+
+def in_scope(user, obj) -> bool:
+    """Whether an object (with a `branch_id`) lies in the user's branch scope."""
+    if sees_all_branches(user):
+        return True
+    branch_id = getattr(obj, "branch_id", None)
+    return branch_id is not None and branch_id == getattr(user, "branch_id", None)
+
+
+def scope(queryset: QuerySet, user, branch_field: str = "branch") -> QuerySet:
+    """Narrow a queryset to the user's branch; head office sees every branch, a user without a branch sees nothing."""
+    if sees_all_branches(user):
+        return queryset
+    if getattr(user, "branch_id", None) is None:
+        return queryset.none()
+    return queryset.filter(**{f"{branch_field}_id": user.branch_id})
+
+
+def can(user, action: str, obj=None) -> bool:
+    """Role check for an action, plus branch scope when an object is given."""
+    if action not in ACTION_ROLES:
+        raise KeyError(f"Unknown action {action!r}: add it to accounts.permissions.ACTION_ROLES")
+    if not roles_of(user) & ACTION_ROLES[action]:
+        return False
+    return obj is None or in_scope(user, obj)
+
+
+def require(user, action: str) -> None:
+    """Raise 403 when the user's roles do not allow the action."""
+    if not can(user, action):
+        raise PermissionDenied(_("Your role does not allow this."))
+
+
+def require_checker(user, maker_id: int | None) -> None:
+    """Maker-checker (双人复核): the person confirming must not be the one who prepared it."""
+    if maker_id is not None and user.pk == maker_id:
+        raise PermissionDenied(_("You prepared this yourself; another colleague must review or confirm it."))
+
+
+def action_required(action: str) -> Callable:
+    """View decorator: anonymous users go to sign-in, signed-in users without the role get 403."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            require(request.user, action)
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+

@@ -1,0 +1,41 @@
+"""Template filters for money, rates and masked personal data: {% load loantrack %}."""
+
+from decimal import Decimal
+
+from django import template
+
+from core import masking
+from core.money import format_yuan, percent
+
+register = template.Library()
+
+
+# Filters must not raise while a page renders (Django's convention), so bad input shows as an empty string.
+@register.filter(is_safe=True)
+def yuan(value: Decimal | int | str | None) -> str:
+    """Format an amount as "¥1,234.56"; None shows "—"."""
+    try:
+        return format_yuan(value)
+    except (TypeError, ValueError):
+        return ""
+
+
+@register.filter(is_safe=True)
+def rate(value: Decimal | int | str | None) -> str:
+    """Format a percent-per-year rate as "4.35%"; None shows "—"."""
+    try:
+        return percent(value)
+    except (TypeError, ValueError):
+        return ""
+
+
+@register.filter
+def mask_phone(value: str | None) -> str:
+    """Mask a phone number as "138****5678"."""
+    return masking.mask_phone(None if value is None else str(value))
+
+
+@register.filter
+def mask_id(value: str | None) -> str:
+    """Mask an identity number as "110101********1234"."""
+    return masking.mask_identity_number(None if value is None else str(value))

@@ -1,0 +1,32 @@
+from decimal import Decimal
+
+import pytest
+from django.template import Context, Template
+
+
+def render(template: str, **context) -> str:
+    return Template("{% load loantrack %}" + template).render(Context(context))
+
+
+def test_it_formats_yuan_in_templates():
+    assert render("{{ amount|yuan }}", amount=Decimal("1234567.885")) == "¥1,234,567.89"
+    assert render("{{ amount|yuan }}", amount=None) == "—"
+
+
+def test_it_formats_rates_in_templates():
+    assert render("{{ value|rate }}", value=Decimal("4.3500")) == "4.35%"
+
+
+@pytest.mark.parametrize("bad", [1.5, "abc"])
+def test_it_renders_bad_money_as_empty_instead_of_failing(bad):
+    assert render("{{ amount|yuan }}|{{ amount|rate }}", amount=bad) == "|"
+
+
+def test_it_masks_phones_and_identity_numbers_in_templates():
+    assert render("{{ phone|mask_phone }}", phone="13812345678") == "138****5678"
+    assert render("{{ number|mask_id }}", number="11010519491231002X") == "110105********002X"
+
+
+def test_it_escapes_masked_values():
+    assert render("{{ phone|mask_phone }}", phone="<script>1234") == "********1234"
+    assert render("{{ value|mask_id }}", value="<b>x</b>") == "&lt;*****b&gt;"
