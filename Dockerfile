@@ -16,6 +16,7 @@ RUN pip install .
 COPY . .
 # collectstatic needs a key to import the production settings; this throwaway one is never used at run time.
 RUN SECRET_KEY=build-only-not-secret-0123456789abcdefghijklmnopqrstuvwxyz-build-only \
+    FIELD_ENCRYPTION_KEY=YnVpbGQtb25seS1ub3Qtc2VjcmV0LWtleS0zMmJ5dGU= FIELD_HASH_KEY=build-only \
     python manage.py collectstatic --noinput \
     && mkdir -p /app/var/media && chown -R loantrack /app/var
 

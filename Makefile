@@ -66,6 +66,8 @@ check: install var
 	DJANGO_SETTINGS_MODULE=loantrack.settings.production \
 	SECRET_KEY=$${SECRET_KEY:-$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(64))')} \
 	ALLOWED_HOSTS=$${ALLOWED_HOSTS:-loantrack.example.com} \
+	FIELD_ENCRYPTION_KEY=$${FIELD_ENCRYPTION_KEY:-$$($(PY) -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')} \
+	FIELD_HASH_KEY=$${FIELD_HASH_KEY:-$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(32))')} \
 	$(PY) manage.py check --deploy --fail-level WARNING
 
 messages: install

@@ -19,10 +19,12 @@ class UserAdmin(DjangoUserAdmin, SimpleHistoryAdmin):
     list_filter = ["branch", "groups", "is_active", "is_staff"]
     list_select_related = ["branch"]
     search_fields = ["username", "display_name", "phone", "email"]
-    fieldsets = DjangoUserAdmin.fieldsets + (
+    fieldsets = (
+        *DjangoUserAdmin.fieldsets,
         (_("LoanTrack"), {"fields": ["display_name", "phone", "branch", "preferred_language", "approval_limit"]}),
     )
-    add_fieldsets = DjangoUserAdmin.add_fieldsets + (
+    add_fieldsets = (
+        *DjangoUserAdmin.add_fieldsets,
         (_("LoanTrack"), {"fields": ["display_name", "phone", "branch", "groups"]}),
     )
 

@@ -42,8 +42,7 @@ def seed(*, stdout) -> None:
     branches = {}
     for code, name, name_en, head_office in BRANCHES:
         branches[code], _ = upsert(
-            Branch,
-            code=code, defaults={"name": name, "name_en": name_en, "is_head_office": head_office}
+            Branch, code=code, defaults={"name": name, "name_en": name_en, "is_head_office": head_office}
         )
     created = 0
     for code, branch in branches.items():

@@ -106,4 +106,3 @@ def action_required(action: str) -> Callable:
         return wrapper
 
     return decorator
-

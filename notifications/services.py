@@ -160,7 +160,7 @@ def _message_send(*, message_id: int, now: datetime | None = None) -> tuple[Outb
     try:
         subject, text = _render_message(message)
         _deliver(message, subject, text)
-    except Exception as exc:  # noqa: BLE001 - any failure to render or deliver is recorded on the row and retried
+    except Exception as exc:  # any failure to render or deliver is recorded on the row and retried
         error = f"{type(exc).__name__}: {exc}"[:MAX_ERROR_LENGTH]
         logger.warning("Outbox message %s attempt %s failed: %s", message.pk, message.attempts, error)
         if message.attempts >= settings.NOTIFY_MAX_ATTEMPTS:

@@ -65,7 +65,7 @@ class HttpGatewaySmsBackend(BaseSmsBackend):
             },
         )
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310 - URL from settings
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 status = response.status
                 raw = response.read()
         except urllib.error.HTTPError as exc:

@@ -87,7 +87,9 @@ def outbox_test(request: HttpRequest) -> HttpResponse:
 def outbox_retry(request: HttpRequest, pk: int) -> HttpResponse:
     message = _get_message_for_user(request, pk)
     if services.message_retry(message_id=message.pk):
-        messages.success(request, _("The message to %(address)s will be sent again.") % {"address": _display_address(message)})
+        messages.success(
+            request, _("The message to %(address)s will be sent again.") % {"address": _display_address(message)}
+        )
     else:
         messages.warning(request, _("Only a failed message can be retried; this one is already being handled."))
     return _back_to_outbox(request)

@@ -23,6 +23,12 @@ def require_service(available: bool, reason: str) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """PBKDF2's deliberate slowness costs ~0.3 s per user created; tests don't need it."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _celery_eager():
     """Tasks run inline unless a test starts a real worker (tests/test_celery_worker.py)."""
     previous = celery_app.conf.task_always_eager
@@ -54,6 +60,5 @@ def make_user(db):
 def role_users(branches, make_user):
     """One user per role in the Beijing branch (borrowers have no branch)."""
     return {
-        role: make_user(f"{role}_test", role, branch=None if role == Role.BORROWER else branches["BJ"])
-        for role in Role
+        role: make_user(f"{role}_test", role, branch=None if role == Role.BORROWER else branches["BJ"]) for role in Role
     }

@@ -8,7 +8,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
-from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -232,12 +231,12 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 
 # --- Field encryption -----------------------------------------------------------------------------------------------
 # Comma-separated Fernet keys, newest first: new values are encrypted with the first, any of them decrypts (rotation).
-FIELD_ENCRYPTION_KEY = [key for key in env.list("FIELD_ENCRYPTION_KEY", default=[]) if key] or [
-    "yZ2dZ6Yh0cZQmF1pV2mJxq3wzq3vXn6y9Ue1v8gqA1o="  # development only; production.py refuses it
-]
+DEV_FIELD_ENCRYPTION_KEY = "yZ2dZ6Yh0cZQmF1pV2mJxq3wzq3vXn6y9Ue1v8gqA1o="  # development only; production.py refuses it
+FIELD_ENCRYPTION_KEY = [key for key in env.list("FIELD_ENCRYPTION_KEY", default=[]) if key] or [DEV_FIELD_ENCRYPTION_KEY]
 # Key for the keyed hash (HMAC-SHA256) stored beside encrypted values for exact lookup. It must never rotate
 # with the encryption keys, or every lookup hash would change.
-FIELD_HASH_KEY = env("FIELD_HASH_KEY", default="") or "dev-only-field-hash-key"
+DEV_FIELD_HASH_KEY = "dev-only-field-hash-key"
+FIELD_HASH_KEY = env("FIELD_HASH_KEY", default="") or DEV_FIELD_HASH_KEY
 
 # --- Email and SMS --------------------------------------------------------------------------------------------------
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")

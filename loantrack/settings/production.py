@@ -3,12 +3,15 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import env
+from .base import DEV_FIELD_ENCRYPTION_KEY, DEV_FIELD_HASH_KEY, FIELD_ENCRYPTION_KEY, FIELD_HASH_KEY, env
 
 DEBUG = False
 SECRET_KEY = env("SECRET_KEY", default="")
 if len(SECRET_KEY) < 50:
     raise ImproperlyConfigured("SECRET_KEY must be set to a random value of at least 50 characters in production.")
+# Personal data encrypted with a key published in this repository would not be protected at all.
+if DEV_FIELD_ENCRYPTION_KEY in FIELD_ENCRYPTION_KEY or FIELD_HASH_KEY == DEV_FIELD_HASH_KEY:
+    raise ImproperlyConfigured("Set FIELD_ENCRYPTION_KEY and FIELD_HASH_KEY for production (see .env.example).")
 
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -53,4 +53,3 @@ def officer(db):
 @pytest.fixture
 def borrower(db):
     return _user("outbox_borrower", "borrower", phone="13812345678")
-

@@ -33,10 +33,12 @@ def queue_sms(key: str = "reminder:1:-3", **overrides) -> OutboxMessage:
 
 
 def test_it_queues_and_sends_one_message_per_idempotency_key(sms_outbox, django_capture_on_commit_callbacks):
-    with time_machine.travel(at(2026, 3, 10, 10, 0), tick=False):
-        with django_capture_on_commit_callbacks(execute=True) as callbacks:
-            first = queue_sms()
-            second = queue_sms()
+    with (
+        time_machine.travel(at(2026, 3, 10, 10, 0), tick=False),
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+    ):
+        first = queue_sms()
+        second = queue_sms()
 
     assert second.pk == first.pk
     assert OutboxMessage.objects.count() == 1
@@ -48,9 +50,8 @@ def test_it_queues_and_sends_one_message_per_idempotency_key(sms_outbox, django_
 
 
 def test_it_does_not_send_again_when_a_sent_key_is_queued_later(sms_outbox, django_capture_on_commit_callbacks):
-    with time_machine.travel(at(2026, 3, 10, 10, 0), tick=False):
-        with django_capture_on_commit_callbacks(execute=True):
-            queue_sms()
+    with time_machine.travel(at(2026, 3, 10, 10, 0), tick=False), django_capture_on_commit_callbacks(execute=True):
+        queue_sms()
     with time_machine.travel(at(2026, 3, 11, 10, 0), tick=False):
         with django_capture_on_commit_callbacks(execute=True) as callbacks:
             queue_sms()
@@ -66,11 +67,14 @@ def test_it_sends_nothing_when_the_transaction_rolls_back(sms_outbox, django_cap
     class Abort(Exception):
         pass
 
-    with time_machine.travel(at(2026, 3, 10, 10, 0), tick=False):
-        with django_capture_on_commit_callbacks(execute=True) as callbacks, pytest.raises(Abort):
-            with transaction.atomic():
-                queue_sms()
-                raise Abort
+    with (
+        time_machine.travel(at(2026, 3, 10, 10, 0), tick=False),
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        pytest.raises(Abort),
+        transaction.atomic(),
+    ):
+        queue_sms()
+        raise Abort
 
     assert callbacks == []
     assert OutboxMessage.objects.count() == 0
@@ -78,9 +82,8 @@ def test_it_sends_nothing_when_the_transaction_rolls_back(sms_outbox, django_cap
 
 
 def test_it_holds_a_borrower_sms_queued_at_night_until_eight(sms_outbox, django_capture_on_commit_callbacks):
-    with time_machine.travel(at(2026, 3, 10, 22, 0), tick=False):
-        with django_capture_on_commit_callbacks(execute=True):
-            message = queue_sms()
+    with time_machine.travel(at(2026, 3, 10, 22, 0), tick=False), django_capture_on_commit_callbacks(execute=True):
+        message = queue_sms()
     assert message.next_attempt_at == at(2026, 3, 11, 8, 0)
     assert sms_outbox == []
 
@@ -106,25 +109,23 @@ def test_it_holds_a_borrower_sms_queued_just_after_midnight_until_eight_that_mor
 
 
 def test_it_sends_a_borrower_sms_at_twenty_to_nine_in_the_evening(sms_outbox, django_capture_on_commit_callbacks):
-    with time_machine.travel(at(2026, 3, 10, 20, 59), tick=False):
-        with django_capture_on_commit_callbacks(execute=True):
-            queue_sms()
+    with time_machine.travel(at(2026, 3, 10, 20, 59), tick=False), django_capture_on_commit_callbacks(execute=True):
+        queue_sms()
     assert len(sms_outbox) == 1
 
 
 def test_it_sends_a_staff_email_at_night_at_once(administrator, django_capture_on_commit_callbacks):
-    with time_machine.travel(at(2026, 3, 10, 22, 0), tick=False):
-        with django_capture_on_commit_callbacks(execute=True):
-            message = message_queue(
-                key="staff:warning:7",
-                channel=OutboxMessage.Channel.EMAIL,
-                template="test_message",
-                to_address="admin@example.com",
-                context={"name": "Admin Wang"},
-                language="en",
-                audience=OutboxMessage.Audience.STAFF,
-                recipient=administrator,
-            )
+    with time_machine.travel(at(2026, 3, 10, 22, 0), tick=False), django_capture_on_commit_callbacks(execute=True):
+        message = message_queue(
+            key="staff:warning:7",
+            channel=OutboxMessage.Channel.EMAIL,
+            template="test_message",
+            to_address="admin@example.com",
+            context={"name": "Admin Wang"},
+            language="en",
+            audience=OutboxMessage.Audience.STAFF,
+            recipient=administrator,
+        )
 
     assert len(mail.outbox) == 1
     email = mail.outbox[0]
@@ -138,11 +139,12 @@ def test_it_sends_a_staff_email_at_night_at_once(administrator, django_capture_o
     assert message.sent_at == at(2026, 3, 10, 22, 0)
 
 
-def test_it_prefixes_sms_text_with_the_signature_and_stores_it(settings, sms_outbox, django_capture_on_commit_callbacks):
+def test_it_prefixes_sms_text_with_the_signature_and_stores_it(
+    settings, sms_outbox, django_capture_on_commit_callbacks
+):
     settings.SMS_SIGNATURE = "【某某小贷】"
-    with time_machine.travel(at(2026, 3, 10, 10, 0), tick=False):
-        with django_capture_on_commit_callbacks(execute=True):
-            message = queue_sms(context={"name": "Li Lei & Han Meimei"})
+    with time_machine.travel(at(2026, 3, 10, 10, 0), tick=False), django_capture_on_commit_callbacks(execute=True):
+        message = queue_sms(context={"name": "Li Lei & Han Meimei"})
 
     text = sms_outbox[0]["text"]
     assert text.startswith("【某某小贷】This is a test message from LoanTrack for Li Lei & Han Meimei.")
@@ -153,9 +155,8 @@ def test_it_prefixes_sms_text_with_the_signature_and_stores_it(settings, sms_out
 
 def test_it_records_a_failed_sms_and_tries_again_a_minute_later(settings, django_capture_on_commit_callbacks):
     settings.SMS_BACKEND = "tests.notifications.backends.FailingSmsBackend"
-    with time_machine.travel(at(2026, 3, 10, 10, 0), tick=False):
-        with django_capture_on_commit_callbacks(execute=True):
-            message = queue_sms()
+    with time_machine.travel(at(2026, 3, 10, 10, 0), tick=False), django_capture_on_commit_callbacks(execute=True):
+        message = queue_sms()
 
     message.refresh_from_db()
     assert message.status == Status.PENDING
@@ -253,8 +254,12 @@ def test_the_sweep_takes_back_a_claim_lost_by_a_crashed_worker(sms_outbox):
     with time_machine.travel(at(2026, 3, 10, 10, 0), tick=False):
         lost = queue_sms(key="lost")
         busy = queue_sms(key="busy", to_address="13800000009")
-    OutboxMessage.objects.filter(pk=lost.pk).update(status=Status.SENDING, attempts=1, claimed_at=at(2026, 3, 10, 10, 0))
-    OutboxMessage.objects.filter(pk=busy.pk).update(status=Status.SENDING, attempts=1, claimed_at=at(2026, 3, 10, 10, 5))
+    OutboxMessage.objects.filter(pk=lost.pk).update(
+        status=Status.SENDING, attempts=1, claimed_at=at(2026, 3, 10, 10, 0)
+    )
+    OutboxMessage.objects.filter(pk=busy.pk).update(
+        status=Status.SENDING, attempts=1, claimed_at=at(2026, 3, 10, 10, 5)
+    )
 
     with time_machine.travel(at(2026, 3, 10, 10, 11), tick=False):
         assert outbox_sweep() == 1
@@ -301,9 +306,8 @@ def test_only_a_failed_message_can_be_retried(sms_outbox):
 
 
 def test_a_test_message_goes_to_the_administrator_as_staff(administrator, django_capture_on_commit_callbacks):
-    with time_machine.travel(at(2026, 3, 10, 23, 0), tick=False):
-        with django_capture_on_commit_callbacks(execute=True):
-            message = message_send_test(by=administrator, channel="email", to_address="ops@example.com")
+    with time_machine.travel(at(2026, 3, 10, 23, 0), tick=False), django_capture_on_commit_callbacks(execute=True):
+        message = message_send_test(by=administrator, channel="email", to_address="ops@example.com")
 
     message.refresh_from_db()
     assert message.audience == OutboxMessage.Audience.STAFF
