@@ -71,7 +71,7 @@ check: install var
 	$(PY) manage.py check --deploy --fail-level WARNING
 
 messages: install
-	$(PY) manage.py makemessages --locale zh_Hans --locale en --ignore '.venv/*' --ignore 'var/*' --no-obsolete
+	$(PY) manage.py makemessages --locale zh_Hans --locale en --ignore '.venv/*' --ignore 'var/*' --ignore 'tests/*' --ignore 'artifacts/*' --no-obsolete
 	$(PY) manage.py compilemessages --ignore '.venv/*'
 
 ci: lint check test

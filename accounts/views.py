@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language as django_set_language
 
-from .forms import PreferencesForm, SignInForm
+from .forms import PreferencesForm, SignInForm, lockout_policy
 from .navigation import home_url_for
 from .services import user_set_language
 
@@ -19,11 +19,14 @@ class SignInView(auth_views.LoginView):
 
 
 def locked_out(request, credentials=None, *args, **kwargs):
-    """django-axes calls this instead of signing in once a username has 5 failures within 15 minutes."""
+    """django-axes calls this instead of signing in once a username has too many recent failures."""
     form = SignInForm(request, initial={"username": request.POST.get("username", "")})
-    lockout = _(
-        "Too many failed sign-in attempts. This account is locked for 15 minutes; "
-        "try again later or ask your administrator to unlock it."
+    lockout = (
+        _(
+            "Too many failed sign-in attempts. This account is locked for %(minutes)s minutes; "
+            "try again later or ask your administrator to unlock it."
+        )
+        % lockout_policy()
     )
     return render(request, "accounts/login.html", {"form": form, "lockout_message": lockout}, status=429)
 

@@ -3,11 +3,13 @@
 import os
 
 from celery import Celery
-from kombu import Queue
+from kombu import Exchange, Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "loantrack.settings.local")
 
 app = Celery("loantrack")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.conf.task_queues = [Queue(name) for name in ("default", "notifications", "sweeps")]
+# One direct exchange per queue, so a task routed to "notifications" lands in that queue alone.
+QUEUES = ("default", "notifications", "sweeps")
+app.conf.task_queues = [Queue(name, Exchange(name, type="direct"), routing_key=name) for name in QUEUES]
 app.autodiscover_tasks()

@@ -60,5 +60,11 @@ def make_user(db):
 def role_users(branches, make_user):
     """One user per role in the Beijing branch (borrowers have no branch)."""
     return {
-        role: make_user(f"{role}_test", role, branch=None if role == Role.BORROWER else branches["BJ"]) for role in Role
+        role: make_user(
+            f"{role}_test",
+            role,
+            branch=None if role == Role.BORROWER else branches["BJ"],
+            is_staff=role == Role.ADMIN,  # Django admin needs the flag, as seed_demo sets it
+        )
+        for role in Role
     }

@@ -25,15 +25,6 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    # Project apps first so their templates and translations win over third-party defaults.
-    "core",
-    "accounts",
-    "notifications",
-    "applications",
-    "postloan",
-    "followups",
-    "dashboard",
-    "portal",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -46,6 +37,16 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "simple_history",
     "axes",
+    # Project apps in layer order (DESIGN.md section 2), lowest first. Templates in templates/ and catalogs in
+    # locale/ already win over third-party ones, so these need not come first.
+    "core",
+    "accounts",
+    "notifications",
+    "applications",
+    "postloan",
+    "followups",
+    "dashboard",
+    "portal",
 ]
 
 MIDDLEWARE = [
@@ -193,6 +194,8 @@ AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = timedelta(minutes=15)
 AXES_LOCKOUT_PARAMETERS = ["username"]
 AXES_RESET_ON_SUCCESS = True
+# The lock ends 15 minutes after the 5th failure, as the sign-in page promises, however often the person retries.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"
 AXES_VERBOSE = False
 # axes.W006 wants the IP address in the lockout key. The lockout is per account on purpose: branch staff share one
@@ -232,7 +235,9 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 # --- Field encryption -----------------------------------------------------------------------------------------------
 # Comma-separated Fernet keys, newest first: new values are encrypted with the first, any of them decrypts (rotation).
 DEV_FIELD_ENCRYPTION_KEY = "yZ2dZ6Yh0cZQmF1pV2mJxq3wzq3vXn6y9Ue1v8gqA1o="  # development only; production.py refuses it
-FIELD_ENCRYPTION_KEY = [key for key in env.list("FIELD_ENCRYPTION_KEY", default=[]) if key] or [DEV_FIELD_ENCRYPTION_KEY]
+FIELD_ENCRYPTION_KEY = [key for key in env.list("FIELD_ENCRYPTION_KEY", default=[]) if key] or [
+    DEV_FIELD_ENCRYPTION_KEY
+]
 # Key for the keyed hash (HMAC-SHA256) stored beside encrypted values for exact lookup. It must never rotate
 # with the encryption keys, or every lookup hash would change.
 DEV_FIELD_HASH_KEY = "dev-only-field-hash-key"

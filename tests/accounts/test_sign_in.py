@@ -155,11 +155,6 @@ def test_it_lets_the_user_in_again_after_15_minutes(client, officer):
         assert signed_in_user_id(client) == str(officer.pk)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="django-axes restarts the cool-off on every attempt during a lockout "
-    "(AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT defaults to True), so the page's '15 minutes' is not true",
-)
 def test_it_ends_the_lock_15_minutes_after_the_fifth_failure_even_if_the_user_retried(client, officer):
     with time_machine.travel(NINE_AM, tick=False) as traveller:
         for _ in range(5):
@@ -203,3 +198,23 @@ def test_it_shows_the_no_role_page_to_a_user_without_a_role(english_client, make
     assert response.status_code == 403
     assert "accounts/no_role.html" in [template.name for template in response.templates]
     assert "Your account has no role yet" in response.content.decode()
+
+
+def test_it_keeps_the_language_chosen_on_the_sign_in_page(client, officer):
+    client.post("/language/", {"language": "en", "next": "/login/"})
+
+    client.post("/login/", {"username": officer.username, "password": TEST_PASSWORD})
+
+    officer.refresh_from_db()
+    assert officer.preferred_language == "en"
+    assert '<html lang="en">' in client.get("/applications/worklist/").content.decode()
+
+
+def test_it_adds_no_history_row_when_someone_signs_in(client, officer):
+    before = officer.history.count()
+
+    client.post("/login/", {"username": officer.username, "password": TEST_PASSWORD})
+
+    officer.refresh_from_db()
+    assert officer.last_login is not None
+    assert officer.history.count() == before
