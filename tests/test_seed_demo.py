@@ -17,12 +17,6 @@ pytestmark = pytest.mark.django_db
 PROJECT_APPS = {"core", "accounts", "notifications", "applications", "postloan", "followups", "dashboard", "portal"}
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    # 21 demo users: the production hasher would spend seconds hashing the same password.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def seed_demo() -> str:
     out = StringIO()
     call_command("seed_demo", stdout=out)

@@ -66,12 +66,6 @@ CASES = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    # Eight users per test: the production hasher would make this module take minutes.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def people(role_users, make_user, branches) -> dict:
     admin = role_users[Role.ADMIN]

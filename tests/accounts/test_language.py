@@ -13,11 +13,6 @@ ENGLISH_PAGE = '<html lang="en">'
 CHINESE_PAGE = '<html lang="zh-Hans">'
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def officer(role_users):
     return role_users[Role.OFFICER]

@@ -21,11 +21,6 @@ MENU_LINKS = {
 NAV_LINK = re.compile(r'<a class="nav-link(?P<active> active)?"\s+href="(?P<href>[^"]+)"')
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def menu(content: str) -> list[str]:
     return [match["href"] for match in NAV_LINK.finditer(content)]
 

@@ -11,11 +11,6 @@ from accounts.roles import Role
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def staff(branches, make_user) -> dict[str, User]:
     """One officer in each branch, and one staff member whose branch has not been set yet."""

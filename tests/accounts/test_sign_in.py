@@ -19,11 +19,6 @@ ENGLISH = {"HTTP_ACCEPT_LANGUAGE": "en"}
 NINE_AM = datetime(2026, 3, 10, 9, 0, tzinfo=SHANGHAI)
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def english_client(client):
     client.cookies["loantrack_language"] = "en"

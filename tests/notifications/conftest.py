@@ -1,20 +1,13 @@
-"""Fixtures for the notifications tests: in-memory email and SMS, eager Celery, an admin and an officer."""
+"""Fixtures for the notifications tests: in-memory email and SMS, an admin, an officer and a borrower.
+
+Celery runs eagerly for every test (tests/conftest.py)."""
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
-from loantrack.celery import app as celery_app
 from notifications import sms
-
-
-@pytest.fixture(autouse=True)
-def _eager_celery():
-    """The on-commit enqueue runs the task inline instead of needing a broker."""
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = previous
+from tests.conftest import TEST_PASSWORD
 
 
 @pytest.fixture(autouse=True)
@@ -35,7 +28,7 @@ def sms_outbox() -> list[dict]:
 
 
 def _user(username: str, role: str, **fields):
-    user = get_user_model().objects.create_user(username=username, password="Correct-Horse-42", **fields)
+    user = get_user_model().objects.create_user(username=username, password=TEST_PASSWORD, **fields)
     user.groups.add(Group.objects.get_or_create(name=role)[0])
     return user
 
