@@ -7,7 +7,7 @@ from .permissions import roles_of
 from .roles import HOME_PRIORITY, Role
 
 ROLE_HOME = {
-    Role.OFFICER: "applications:worklist",
+    Role.OFFICER: "applications:list",
     Role.REVIEWER: "applications:review_queue",
     Role.APPROVER: "applications:approval_queue",
     Role.RISK_OFFICER: "followups:warnings",
@@ -18,7 +18,7 @@ ROLE_HOME = {
 
 # (role, label, url name); shown in this order to anyone holding the role.
 MENU = (
-    (Role.OFFICER, _("My work today"), "applications:worklist"),
+    (Role.OFFICER, _("My applications"), "applications:list"),
     (Role.REVIEWER, _("Initial review"), "applications:review_queue"),
     (Role.APPROVER, _("Approvals"), "applications:approval_queue"),
     (Role.RISK_OFFICER, _("Risk warnings"), "followups:warnings"),

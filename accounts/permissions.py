@@ -17,8 +17,15 @@ from django.utils.translation import gettext as _
 
 from .roles import Role
 
+STAFF_VIEWERS = frozenset({Role.OFFICER, Role.REVIEWER, Role.APPROVER, Role.RISK_OFFICER, Role.MANAGER})
+
 ACTION_ROLES: dict[str, frozenset[str]] = {
-    "worklist.view": frozenset({Role.OFFICER}),
+    # Pre-loan: the officer takes the application in; everyone on the lending side of the branch may read it.
+    "application.view": STAFF_VIEWERS,
+    "application.create": frozenset({Role.OFFICER}),
+    "borrower.create": frozenset({Role.OFFICER}),
+    "application.reassign": frozenset({Role.MANAGER}),
+    "material.check": frozenset({Role.REVIEWER, Role.APPROVER}),
     "review.initial": frozenset({Role.REVIEWER}),
     "review.secondary": frozenset({Role.APPROVER, Role.MANAGER}),
     "warning.view": frozenset({Role.RISK_OFFICER, Role.MANAGER}),

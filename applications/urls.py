@@ -1,32 +1,38 @@
-from django.utils.translation import gettext_lazy as _
+from django.urls import path
 
-from accounts.placeholders import planned_path
+from .views import applications, borrowers, materials, reviews
 
 app_name = "applications"
 
 urlpatterns = [
-    planned_path(
-        "worklist/",
-        "worklist",
-        action="worklist.view",
-        title=_("My work today"),
-        issue=4,
-        purpose=_("Applications you are taking in, materials to collect and follow-ups due today."),
-    ),
-    planned_path(
-        "review/",
-        "review_queue",
-        action="review.initial",
-        title=_("Initial review"),
-        issue=4,
-        purpose=_("Submitted applications waiting for your initial review, oldest first."),
-    ),
-    planned_path(
-        "approvals/",
-        "approval_queue",
-        action="review.secondary",
-        title=_("Approvals"),
-        issue=4,
-        purpose=_("Applications in secondary review within your approval limit."),
-    ),
+    # Officer: applications, the intake wizard (borrower → matching → details) and the detail page's actions.
+    path("", applications.application_list, name="list"),
+    path("new/", borrowers.borrower_pick, name="new"),
+    path("borrowers/new/", borrowers.borrower_create, name="borrower_create"),
+    path("borrowers/<int:pk>/", borrowers.borrower_detail, name="borrower_detail"),
+    path("borrowers/<int:pk>/reveal/", borrowers.identity_reveal, name="identity_reveal"),
+    path("borrowers/<int:pk>/match/", applications.product_match, name="product_match"),
+    path("borrowers/<int:pk>/apply/<int:product_pk>/", applications.application_create, name="create"),
+    path("<int:pk>/", applications.application_detail, name="detail"),
+    path("<int:pk>/edit/", applications.application_edit, name="edit"),
+    path("<int:pk>/parties/add/", applications.party_add, name="party_add"),
+    path("<int:pk>/parties/<int:party_pk>/remove/", applications.party_remove, name="party_remove"),
+    path("<int:pk>/collateral/add/", applications.collateral_add, name="collateral_add"),
+    path("<int:pk>/collateral/<int:item_pk>/remove/", applications.collateral_remove, name="collateral_remove"),
+    path("<int:pk>/disclosure/", applications.disclosure, name="disclosure"),
+    path("<int:pk>/assessment/", applications.assessment, name="assessment"),
+    path("<int:pk>/submit/", applications.application_submit, name="submit"),
+    path("<int:pk>/withdraw/", applications.application_withdraw, name="withdraw"),
+    path("<int:pk>/notes/", applications.note_add, name="note_add"),
+    path("<int:pk>/reassign/", applications.application_reassign, name="reassign"),
+    path("<int:pk>/materials/add/", materials.material_add, name="material_add"),
+    path("<int:pk>/materials/<int:material_pk>/upload/", materials.material_upload, name="material_upload"),
+    path("<int:pk>/materials/<int:material_pk>/download/", materials.material_download, name="material_download"),
+    path("<int:pk>/materials/<int:material_pk>/check/", materials.material_check, name="material_check"),
+    # Reviewers and approvers.
+    path("review/", reviews.initial_queue, name="review_queue"),
+    path("approvals/", reviews.approval_queue, name="approval_queue"),
+    path("<int:pk>/review/start/", reviews.review_start, name="review_start"),
+    path("<int:pk>/review/initial/", reviews.review_initial, name="review_initial"),
+    path("<int:pk>/review/secondary/", reviews.review_secondary, name="review_secondary"),
 ]

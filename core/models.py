@@ -1,6 +1,6 @@
 """Abstract base models shared by every LoanTrack app."""
 
-from django.db import models
+from django.db import models, transaction
 from django.utils.translation import gettext_lazy as _
 
 
@@ -12,3 +12,28 @@ class TimeStampedModel(models.Model):
 
     class Meta:
         abstract = True
+
+
+class DocumentSequence(models.Model):
+    """Gap-free counters for readable document numbers (LA2026000001), one row per prefix and year."""
+
+    prefix = models.CharField(max_length=8)
+    year = models.PositiveSmallIntegerField()
+    last_value = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["prefix", "year"], name="document_sequence_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}{self.year}:{self.last_value}"
+
+
+def next_document_number(prefix: str, year: int, *, width: int = 6) -> str:
+    """The next number for a prefix and year, e.g. LA2026000042. Call inside the transaction that uses it: the row
+    lock serialises concurrent callers, and a rollback gives the number back."""
+    with transaction.atomic():
+        DocumentSequence.objects.get_or_create(prefix=prefix, year=year)
+        sequence = DocumentSequence.objects.select_for_update().get(prefix=prefix, year=year)
+        sequence.last_value += 1
+        sequence.save(update_fields=["last_value"])
+    return f"{prefix}{year}{sequence.last_value:0{width}d}"

@@ -94,7 +94,7 @@ def test_it_signs_a_demo_officer_in_through_the_sign_in_page(client):
 
     response = client.post("/login/", {"username": "officer_bj", "password": DEMO_PASSWORD}, follow=True)
 
-    assert response.redirect_chain[-1] == ("/applications/worklist/", 302)
+    assert response.redirect_chain[-1] == ("/applications/", 302)
     assert response.status_code == 200
 
 

@@ -14,7 +14,7 @@ SIGNED_IN = tuple(who for who in EVERYONE if who != ANONYMOUS)
 # Where each role lands after signing in, written out here rather than read from accounts.navigation.ROLE_HOME, so a
 # change there has to be a deliberate change here too.
 HOME = {
-    Role.OFFICER: "/applications/worklist/",
+    Role.OFFICER: "/applications/",
     Role.REVIEWER: "/applications/review/",
     Role.APPROVER: "/applications/approvals/",
     Role.RISK_OFFICER: "/followups/warnings/",
@@ -47,7 +47,9 @@ EXPECTED: dict[str, dict[str, tuple[int, str | None]]] = {
     "/preferences/": signed_in_page("/preferences/"),
     "/password/change/": signed_in_page("/password/change/"),
     "/password/reset/": dict.fromkeys(EVERYONE, (200, None)),
-    "/applications/worklist/": staff_page("/applications/worklist/", Role.OFFICER),
+    "/applications/": staff_page(
+        "/applications/", Role.OFFICER, Role.REVIEWER, Role.APPROVER, Role.RISK_OFFICER, Role.MANAGER
+    ),
     "/applications/review/": staff_page("/applications/review/", Role.REVIEWER),
     "/applications/approvals/": staff_page("/applications/approvals/", Role.APPROVER, Role.MANAGER),
     "/followups/warnings/": staff_page("/followups/warnings/", Role.RISK_OFFICER, Role.MANAGER),

@@ -57,7 +57,7 @@ def test_it_keeps_the_stored_language_in_a_new_browser_without_the_cookie(client
 
     assert COOKIE not in other_browser.cookies
     assert ENGLISH_PAGE in page(other_browser, "/preferences/")
-    assert ENGLISH_PAGE in page(other_browser, "/applications/worklist/")
+    assert ENGLISH_PAGE in page(other_browser, "/applications/")
 
 
 def test_it_lets_the_stored_language_win_over_the_cookie_and_the_browser(client, make_user, branches):

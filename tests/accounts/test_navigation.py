@@ -10,7 +10,7 @@ pytestmark = pytest.mark.django_db
 
 # The menu entries each role sees, in menu order, written out rather than read from accounts.navigation.MENU.
 MENU_LINKS = {
-    Role.OFFICER: ["/applications/worklist/"],
+    Role.OFFICER: ["/applications/"],
     Role.REVIEWER: ["/applications/review/"],
     Role.APPROVER: ["/applications/approvals/"],
     Role.RISK_OFFICER: ["/followups/warnings/"],
@@ -32,9 +32,9 @@ def active_menu(content: str) -> list[str]:
 def test_it_shows_an_officer_the_worklist_and_not_the_dashboard(client, role_users):
     client.force_login(role_users[Role.OFFICER])
 
-    content = client.get("/applications/worklist/").content.decode()
+    content = client.get("/applications/").content.decode()
 
-    assert 'href="/applications/worklist/"' in content
+    assert 'href="/applications/"' in content
     assert 'href="/dashboard/"' not in content
     assert 'href="/notifications/outbox/"' not in content
 
@@ -73,7 +73,7 @@ def test_it_shows_a_person_with_two_roles_both_menus_in_menu_order(client, make_
         ((Role.OFFICER, Role.REVIEWER), "/applications/review/"),
         ((Role.RISK_OFFICER, Role.APPROVER), "/followups/warnings/"),
         ((Role.OFFICER, Role.ADMIN), "/notifications/outbox/"),
-        ((Role.BORROWER, Role.OFFICER), "/applications/worklist/"),
+        ((Role.BORROWER, Role.OFFICER), "/applications/"),
     ],
     ids=lambda value: "+".join(value) if isinstance(value, tuple) else value,
 )

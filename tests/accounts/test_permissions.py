@@ -28,8 +28,8 @@ def staff(branches, make_user) -> dict[str, User]:
 @pytest.mark.parametrize(
     ("action", "role", "allowed"),
     [
-        ("worklist.view", Role.OFFICER, True),
-        ("worklist.view", Role.REVIEWER, False),
+        ("application.create", Role.OFFICER, True),
+        ("application.create", Role.REVIEWER, False),
         ("review.initial", Role.REVIEWER, True),
         ("review.initial", Role.OFFICER, False),
         ("review.secondary", Role.APPROVER, True),
@@ -55,7 +55,7 @@ def test_it_allows_an_action_only_to_its_roles(role_users, action, role, allowed
 def test_it_allows_an_action_through_any_of_several_roles(make_user, branches):
     officer_and_approver = make_user("two_hats", Role.OFFICER, Role.APPROVER, branch=branches["BJ"])
 
-    assert can(officer_and_approver, "worklist.view")
+    assert can(officer_and_approver, "application.create")
     assert can(officer_and_approver, "review.secondary")
     assert not can(officer_and_approver, "dashboard.view")
 

@@ -46,7 +46,7 @@ def test_it_signs_in_with_the_right_password_and_lands_on_the_role_home(client, 
     assert signed_in_user_id(client) == str(officer.pk)
     home = client.get("/")
     assert home.status_code == 302
-    assert home["Location"] == "/applications/worklist/"
+    assert home["Location"] == "/applications/"
     assert client.get(home["Location"]).status_code == 200
 
 
@@ -180,7 +180,7 @@ def test_it_signs_out_by_post_and_ends_the_session(client, officer):
     assert response.status_code == 302
     assert response["Location"] == "/login/"
     assert signed_in_user_id(client) is None
-    assert client.get("/applications/worklist/")["Location"] == "/login/?next=/applications/worklist/"
+    assert client.get("/applications/")["Location"] == "/login/?next=/applications/"
 
 
 def test_it_shows_the_no_role_page_to_a_user_without_a_role(english_client, make_user, branches):
@@ -202,7 +202,7 @@ def test_it_keeps_the_language_chosen_on_the_sign_in_page(client, officer):
 
     officer.refresh_from_db()
     assert officer.preferred_language == "en"
-    assert '<html lang="en">' in client.get("/applications/worklist/").content.decode()
+    assert '<html lang="en">' in client.get("/applications/").content.decode()
 
 
 def test_it_adds_no_history_row_when_someone_signs_in(client, officer):

@@ -63,7 +63,7 @@ def test_it_leaves_no_chinese_message_untranslated_or_fuzzy():
 @pytest.mark.parametrize(
     ("english", "chinese"),
     [
-        ("My work today", "今日工作"),
+        ("My applications", "我的贷款申请"),
         ("Sign in", "登录"),
         ("Your role does not allow this.", "您的角色无权执行此操作。"),
     ],

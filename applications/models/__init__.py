@@ -1,0 +1,42 @@
+from .applications import (
+    APPROVAL_VALID_DAYS,
+    Application,
+    ApplicationEvent,
+    ApplicationStatus,
+    Channel,
+    Collateral,
+    CreditAssessment,
+    DisclosureAcknowledgement,
+    Party,
+    RejectionReason,
+    Review,
+    TransitionError,
+)
+from .borrowers import BlockListEntry, Borrower, BorrowerKind, IdentityType, identity_lookup_hash
+from .materials import MAX_UPLOAD_BYTES, Material
+from .products import MaterialRequirement, Product, RiskDisclosure
+
+__all__ = [
+    "APPROVAL_VALID_DAYS",
+    "MAX_UPLOAD_BYTES",
+    "Application",
+    "ApplicationEvent",
+    "ApplicationStatus",
+    "BlockListEntry",
+    "Borrower",
+    "BorrowerKind",
+    "Channel",
+    "Collateral",
+    "CreditAssessment",
+    "DisclosureAcknowledgement",
+    "IdentityType",
+    "Material",
+    "MaterialRequirement",
+    "Party",
+    "Product",
+    "RejectionReason",
+    "Review",
+    "RiskDisclosure",
+    "TransitionError",
+    "identity_lookup_hash",
+]

@@ -1,0 +1,148 @@
+"""Reads for the application pages: branch-scoped, joined up front so a page costs the same whatever its rows."""
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from accounts.models import User
+from accounts.permissions import has_role, scope
+from accounts.roles import Role
+
+from .models import (
+    Application,
+    ApplicationEvent,
+    ApplicationStatus,
+    Borrower,
+    Collateral,
+    Material,
+    Review,
+    identity_lookup_hash,
+)
+
+S = ApplicationStatus
+LIST_RELATED = ("borrower", "product", "officer", "branch")
+
+
+def applications_for(user: User) -> QuerySet[Application]:
+    """Every application the user may see: their branch's, or all for head office."""
+    return scope(Application.objects.all(), user)
+
+
+def _search(queryset: QuerySet[Application], query: str) -> QuerySet[Application]:
+    """Search by number, borrower name or mobile, or a full identity number (by keyed hash, nothing decrypted)."""
+    query = query.strip()
+    if not query:
+        return queryset
+    condition = Q(number__iexact=query) | Q(borrower__name__icontains=query) | Q(borrower__mobile=query)
+    if len(query) >= 5:
+        normalized = query.upper()
+        condition |= Q(
+            borrower__identity_hash__in=[
+                identity_lookup_hash(kind, normalized) for kind in ("resident_id", "passport", "uscc")
+            ]
+        )
+    return queryset.filter(condition)
+
+
+def application_list(
+    *,
+    user: User,
+    mine: bool = False,
+    status: str = "",
+    product_id: int | None = None,
+    created_from=None,
+    created_to=None,
+    breached: bool = False,
+    query: str = "",
+) -> QuerySet[Application]:
+    """The filtered application list, newest first."""
+    queryset = applications_for(user).select_related(*LIST_RELATED)
+    if mine:
+        queryset = queryset.filter(officer=user)
+    if status:
+        queryset = queryset.filter(status=status)
+    if product_id:
+        queryset = queryset.filter(product_id=product_id)
+    if created_from:
+        queryset = queryset.filter(created_at__date__gte=created_from)
+    if created_to:
+        queryset = queryset.filter(created_at__date__lte=created_to)
+    if breached:
+        queryset = queryset.filter(
+            status__in=(S.SUBMITTED, S.INITIAL_REVIEW, S.SECONDARY_REVIEW), sla_due_at__lt=timezone.now()
+        )
+    return _search(queryset, query).order_by("-created_at", "-pk")
+
+
+def status_counts(queryset: QuerySet[Application]) -> dict[str, int]:
+    """Count per status in one aggregate query."""
+    rows = queryset.order_by().values("status").annotate(n=Count("pk"))
+    return {row["status"]: row["n"] for row in rows}
+
+
+def initial_review_queue(*, user: User) -> QuerySet[Application]:
+    """Submitted applications and those in initial review, oldest in the stage first."""
+    return (
+        applications_for(user)
+        .filter(status__in=(S.SUBMITTED, S.INITIAL_REVIEW))
+        .select_related(*LIST_RELATED, "initial_reviewer")
+        .order_by("status_changed_at", "pk")
+    )
+
+
+def approval_queue(*, user: User) -> QuerySet[Application]:
+    """Applications in secondary review; an approver sees those within their limit, a manager sees all of them."""
+    queryset = (
+        applications_for(user)
+        .filter(status=S.SECONDARY_REVIEW)
+        .select_related(*LIST_RELATED, "initial_reviewer")
+        .order_by("status_changed_at", "pk")
+    )
+    if has_role(user, Role.MANAGER):
+        return queryset
+    return queryset.filter(amount__lte=user.approval_limit)
+
+
+def application_detail(*, user: User, pk: int) -> Application:
+    """One application with everything its page shows, in a fixed number of queries. Raises DoesNotExist."""
+    return (
+        applications_for(user)
+        .select_related(*LIST_RELATED, "created_by", "initial_reviewer", "approved_by", "assessment")
+        .prefetch_related(
+            Prefetch("materials", queryset=Material.objects.select_related("uploaded_by", "reviewed_by")),
+            "parties",
+            Prefetch("collateral", queryset=Collateral.objects.select_related("custodian")),
+            Prefetch("reviews", queryset=Review.objects.select_related("reviewer")),
+            Prefetch("events", queryset=ApplicationEvent.objects.select_related("actor")),
+            "acknowledgements__disclosure",
+            "acknowledgements__witnessed_by",
+            "product__disclosures",
+        )
+        .get(pk=pk)
+    )
+
+
+def borrowers_for(user: User) -> QuerySet[Borrower]:
+    return scope(Borrower.objects.all(), user)
+
+
+def borrower_search(*, user: User, query: str) -> QuerySet[Borrower]:
+    """Borrowers of the user's branch by name, mobile or full identity number (keyed hash)."""
+    query = query.strip()
+    queryset = borrowers_for(user).select_related("branch")
+    if not query:
+        return queryset.none()
+    condition = Q(name__icontains=query) | Q(mobile=query)
+    condition |= Q(
+        identity_hash__in=[identity_lookup_hash(k, query.upper()) for k in ("resident_id", "passport", "uscc")]
+    )
+    return queryset.filter(condition).order_by("name")[:50]
+
+
+def sla_breaches_by_stage(*, user: User) -> dict[str, int]:
+    """Open applications past their review target, per stage (the dashboard issue charts these)."""
+    now = timezone.now()
+    queryset = applications_for(user).filter(sla_due_at__lt=now)
+    return {
+        "initial": queryset.filter(status__in=(S.SUBMITTED, S.INITIAL_REVIEW)).count(),
+        "secondary": queryset.filter(status=S.SECONDARY_REVIEW).count(),
+    }
