@@ -29,7 +29,8 @@ GIVEN_NAMES = {
     Role.MANAGER: "芳",
     Role.ADMIN: "伟",
 }
-APPROVAL_LIMITS = {Role.APPROVER: Decimal("500000.00"), Role.MANAGER: Decimal("3000000.00")}
+# Approvers approve up to their limit; managers take what is above every approver's limit (no limit of their own).
+APPROVAL_LIMITS = {Role.APPROVER: Decimal("500000.00")}
 # Distinct, valid-looking mobile numbers: 139 + branch digit + role digit + fixed tail.
 BRANCH_DIGIT = {"HQ": "0", "BJ": "1", "SH": "2"}
 

@@ -13,6 +13,7 @@ from loantrack.celery import app as celery_app
         ("notifications.tasks.sweep_outbox", "notifications"),
         ("postloan.tasks.sweep_overdue", "sweeps"),
         ("followups.tasks.plan_followups", "default"),
+        ("applications.tasks.sweep_expired_approvals", "sweeps"),
     ],
 )
 def test_it_routes_each_task_to_its_own_queue_only(task_name, queue):

@@ -170,6 +170,11 @@ PERIODIC_TASKS = {
         "crontab": {"minute": "*"},
         "queue": "notifications",
     },
+    "applications: expire approvals not contracted in 30 days": {
+        "task": "applications.tasks.sweep_expired_approvals",
+        "crontab": {"minute": "20", "hour": "0"},
+        "queue": "sweeps",
+    },
 }
 
 # --- Authentication -------------------------------------------------------------------------------------------------

@@ -119,12 +119,14 @@ def test_it_refuses_a_term_above_the_maximum():
 
 
 def test_it_refuses_a_term_below_the_minimum():
-    assert "The term of 3 months is below this product's minimum of 6 months." in _match(
-        request=replace(REQUEST, term_months=3)
-    ).reasons
-    assert "The term of 1 month is below this product's minimum of 6 months." in _match(
-        request=replace(REQUEST, term_months=1)
-    ).reasons
+    assert (
+        "The term of 3 months is below this product's minimum of 6 months."
+        in _match(request=replace(REQUEST, term_months=3)).reasons
+    )
+    assert (
+        "The term of 1 month is below this product's minimum of 6 months."
+        in _match(request=replace(REQUEST, term_months=1)).reasons
+    )
 
 
 def test_it_says_month_in_the_singular_for_a_one_month_maximum():
@@ -216,7 +218,9 @@ def test_it_refuses_a_debt_to_income_above_the_maximum():
 
     assert result.eligible is False
     assert result.dti == Decimal("62.15")
-    assert result.reasons == ("Debt-to-income after this loan would be 62.15%, above this product's maximum of 50.00%.",)
+    assert result.reasons == (
+        "Debt-to-income after this loan would be 62.15%, above this product's maximum of 50.00%.",
+    )
 
 
 def test_it_accepts_a_debt_to_income_equal_to_the_maximum():
