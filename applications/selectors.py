@@ -27,6 +27,11 @@ def applications_for(user: User) -> QuerySet[Application]:
     return scope(Application.objects.all(), user)
 
 
+def _identity_text(query: str) -> str:
+    """An identity number as typed (spaces, lower-case x) in the form it was hashed in."""
+    return "".join(query.split()).upper()
+
+
 def _search(queryset: QuerySet[Application], query: str) -> QuerySet[Application]:
     """Search by number, borrower name or mobile, or a full identity number (by keyed hash, nothing decrypted)."""
     query = query.strip()
@@ -34,7 +39,7 @@ def _search(queryset: QuerySet[Application], query: str) -> QuerySet[Application
         return queryset
     condition = Q(number__iexact=query) | Q(borrower__name__icontains=query) | Q(borrower__mobile=query)
     if len(query) >= 5:
-        normalized = query.upper()
+        normalized = _identity_text(query)
         condition |= Q(
             borrower__identity_hash__in=[
                 identity_lookup_hash(kind, normalized) for kind in ("resident_id", "passport", "uscc")
@@ -133,7 +138,7 @@ def borrower_search(*, user: User, query: str) -> QuerySet[Borrower]:
         return queryset.none()
     condition = Q(name__icontains=query) | Q(mobile=query)
     condition |= Q(
-        identity_hash__in=[identity_lookup_hash(k, query.upper()) for k in ("resident_id", "passport", "uscc")]
+        identity_hash__in=[identity_lookup_hash(k, _identity_text(query)) for k in ("resident_id", "passport", "uscc")]
     )
     return queryset.filter(condition).order_by("name")[:50]
 

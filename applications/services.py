@@ -18,6 +18,7 @@ from accounts.permissions import can, has_role, in_scope, require
 from accounts.roles import Role
 from accounts.services import audit_record
 from core.dates import add_months, local_today
+from core.identity import validate_passport, validate_resident_id, validate_uscc
 from core.models import next_document_number
 from core.money import format_yuan, round_money, to_decimal
 from notifications.models import OutboxMessage
@@ -35,6 +36,7 @@ from .models import (
     Collateral,
     CreditAssessment,
     DisclosureAcknowledgement,
+    IdentityType,
     Material,
     Party,
     Product,
@@ -82,6 +84,12 @@ def _require_checker(user: User, application: Application) -> None:
         raise PermissionDenied(_("You took this application in; another colleague must review it."))
 
 
+def _require_not_secondary_reviewer(user: User, application: Application) -> None:
+    """Maker-checker across rounds: who made the secondary review never makes the initial one (or takes it)."""
+    if _has_reviewed(user, application, Review.Stage.SECONDARY):
+        raise PermissionDenied(_("You made the secondary review of this application; another reviewer must do this."))
+
+
 def _event(application: Application, *, kind: str, by: User | None, note: str = "", **data) -> ApplicationEvent:
     return ApplicationEvent.objects.create(application=application, kind=kind, actor=by, note=note, data=data)
 
@@ -119,10 +127,34 @@ def _notify_staff(user: User, template: str, key: str, **context) -> None:
 
 
 # --- borrowers --------------------------------------------------------------------------------------------------
+IDENTITY_VALIDATORS = {
+    IdentityType.RESIDENT_ID: validate_resident_id,
+    IdentityType.PASSPORT: validate_passport,
+    IdentityType.USCC: validate_uscc,
+}
+
+
+def _normalize_identity(number: str) -> str:
+    # As the validators do: people type spaces (also full-width ones) and a lower-case x.
+    return "".join(str(number or "").split()).upper()
+
+
+def _clean_identity(identity_type: str, number: str) -> str:
+    """The validated, normalised number: duplicate detection by keyed hash only works on one spelling of it."""
+    validator = IDENTITY_VALIDATORS.get(identity_type)
+    if validator is None:
+        raise ValidationError({"identity_type": _("Choose a known identity type.")})
+    try:
+        return validator(number)
+    except ValidationError as exc:
+        raise ValidationError({"identity_number": exc.messages}) from None
+
+
 def borrower_find(*, identity_type: str, identity_number: str) -> Borrower | None:
     """The borrower with exactly this identity, found by keyed hash (nothing is decrypted)."""
+    number = _normalize_identity(identity_number)
     return Borrower.objects.filter(
-        identity_type=identity_type, identity_hash=identity_lookup_hash(identity_type, identity_number)
+        identity_type=identity_type, identity_hash=identity_lookup_hash(identity_type, number)
     ).first()
 
 
@@ -130,6 +162,7 @@ def borrower_find(*, identity_type: str, identity_number: str) -> Borrower | Non
 def borrower_create(*, by: User, identity_type: str, identity_number: str, **fields) -> tuple[Borrower, bool]:
     """Create a borrower in the officer's branch, or return the one who already has this identity (created=False)."""
     require(by, "borrower.create")
+    identity_number = _clean_identity(identity_type, identity_number)
     existing = borrower_find(identity_type=identity_type, identity_number=identity_number)
     if existing is not None:
         return existing, False
@@ -549,6 +582,8 @@ def submission_blockers(application: Application) -> list[str]:
 def application_submit(*, application: Application, by: User) -> Application:
     """Send a complete application to initial review (again, after a return); tell the borrower it was received."""
     _require_assigned_officer(by, application)
+    allowed = (S.DRAFT, S.RETURNED)
+    application.require_status(allowed)
     blockers = submission_blockers(application)
     if blockers:
         raise ValidationError(blockers)
@@ -556,7 +591,7 @@ def application_submit(*, application: Application, by: User) -> Application:
     event = application.transition(
         to=S.SUBMITTED,
         by=by,
-        allowed_from=(S.DRAFT, S.RETURNED),
+        allowed_from=allowed,
         submitted_at=now,
         sla_due_at=now + timedelta(hours=application.product.sla_initial_review_hours),
     )
@@ -570,6 +605,7 @@ def application_start_review(*, application: Application, by: User) -> Applicati
     require(by, "review.initial")
     _require_in_scope(by, application)
     _require_checker(by, application)
+    _require_not_secondary_reviewer(by, application)
     event = application.transition(to=S.INITIAL_REVIEW, by=by, allowed_from=(S.SUBMITTED,), initial_reviewer_id=by.pk)
     _notify_borrower(application, "application_in_review", event)
     return application
@@ -600,12 +636,12 @@ def application_review_initial(
     require(by, "review.initial")
     _require_in_scope(by, application)
     _require_checker(by, application)
-    if _has_reviewed(by, application, Review.Stage.SECONDARY):
-        raise PermissionDenied(_("You made the secondary review of this application; another reviewer must do this."))
+    _require_not_secondary_reviewer(by, application)
     if decision not in (Review.Decision.PASS, Review.Decision.RETURN, Review.Decision.REJECT):
         raise ValidationError({"decision": _("Choose pass, return or reject.")})
-    codes = _clean_rejection(decision, rejection_codes, comment)
     allowed = (S.SUBMITTED, S.INITIAL_REVIEW)
+    application.require_status(allowed)
+    codes = _clean_rejection(decision, rejection_codes, comment)
     if decision == Review.Decision.PASS:
         if application.materials.filter(status=Material.Status.UPLOADED, is_required=True).exists():
             raise ValidationError(_("Accept or reject every uploaded material before passing the application."))
@@ -672,8 +708,9 @@ def application_review_secondary(
         raise PermissionDenied(_("You made the initial review of this application; another colleague must approve it."))
     if decision not in (Review.Decision.APPROVE, Review.Decision.RETURN, Review.Decision.REJECT):
         raise ValidationError({"decision": _("Choose approve, return or reject.")})
-    codes = _clean_rejection(decision, rejection_codes, comment)
     allowed = (S.SECONDARY_REVIEW,)
+    application.require_status(allowed)
+    codes = _clean_rejection(decision, rejection_codes, comment)
     terms = {}
     if decision == Review.Decision.APPROVE:
         terms = _clean_approval(application, approved_amount, approved_rate, approved_term_months)

@@ -163,6 +163,15 @@ class Application(TimeStampedModel):
         return timezone.now() - self.status_changed_at
 
     # --- the state machine ----------------------------------------------------------------------------------------
+    def require_status(self, allowed: tuple[str, ...]) -> None:
+        """Raise TransitionError unless the (loaded) status is one of `allowed`; services call it before checking
+        their input, so that a move the status rules out is refused as such, not for a missing document."""
+        if self.status not in allowed:
+            raise TransitionError(
+                gettext("This is not possible while the application is “%(status)s”.")
+                % {"status": self.get_status_display()}
+            )
+
     def transition(
         self, *, to: str, by, allowed_from: tuple[str, ...], note: str = "", data: dict | None = None, **changes
     ) -> "ApplicationEvent":
@@ -172,11 +181,7 @@ class Application(TimeStampedModel):
         """
         from ..signals import application_status_changed
 
-        if self.status not in allowed_from:
-            raise TransitionError(
-                gettext("This is not possible while the application is “%(status)s”.")
-                % {"status": self.get_status_display()}
-            )
+        self.require_status(allowed_from)
         now = timezone.now()
         previous = self.status
         event_data = dict(data or {})
@@ -203,8 +208,10 @@ class Application(TimeStampedModel):
                 note=note,
                 data=event_data,
             )
+            # send_robust: this runs after commit, so a failing receiver must not turn a saved change into an error
+            # page (or keep the callbacks queued after this one, e.g. the SMS, from running); it is logged instead.
             transaction.on_commit(
-                lambda: application_status_changed.send(
+                lambda: application_status_changed.send_robust(
                     sender=Application, application_id=self.pk, from_status=previous, to_status=to
                 )
             )

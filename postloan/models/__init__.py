@@ -1,0 +1,44 @@
+"""Post-loan tables: contracts, disbursements, loans, schedules, installments, repayments and their allocations."""
+
+# A state change that is not possible now: one exception type for every app, so a view catches one thing.
+from applications.models import TransitionError
+
+from .contracts import Contract, ContractStatus, Disbursement, DisbursementStatus
+from .loans import (
+    OPEN_LOAN_STATUSES,
+    Bucket,
+    Classification,
+    Installment,
+    InstallmentStatus,
+    Loan,
+    LoanEvent,
+    LoanStatus,
+    PenaltyAccrual,
+    ScheduleVersion,
+    bucket_for_dpd,
+)
+from .repayments import Allocation, Repayment, RepaymentChannel, RepaymentKind, RepaymentReversal
+
+__all__ = [
+    "OPEN_LOAN_STATUSES",
+    "Allocation",
+    "Bucket",
+    "Classification",
+    "Contract",
+    "ContractStatus",
+    "Disbursement",
+    "DisbursementStatus",
+    "Installment",
+    "InstallmentStatus",
+    "Loan",
+    "LoanEvent",
+    "LoanStatus",
+    "PenaltyAccrual",
+    "Repayment",
+    "RepaymentChannel",
+    "RepaymentKind",
+    "RepaymentReversal",
+    "ScheduleVersion",
+    "TransitionError",
+    "bucket_for_dpd",
+]

@@ -1,0 +1,34 @@
+"""Post-loan operations. Every rule of who may do what, and when, is enforced here, not in views.
+
+Each service is keyword-only and atomic; a refused operation raises PermissionDenied (403), TransitionError (the state
+no longer allows it; a message for the user) or ValidationError (bad input; messages per field), and changes nothing.
+"""
+
+from ..models import TransitionError
+from .common import loan_refresh_summary
+from .contracts import contract_confirm, contract_prepare, disbursement_confirm, disbursement_prepare
+from .payoff import PayoffQuote, payoff_post, payoff_quote
+from .repayments import (
+    OVERPAYMENT_CREDIT,
+    OVERPAYMENT_REFUSE,
+    repayment_post,
+    repayment_preview,
+    repayment_reverse,
+)
+
+__all__ = [
+    "OVERPAYMENT_CREDIT",
+    "OVERPAYMENT_REFUSE",
+    "PayoffQuote",
+    "TransitionError",
+    "contract_confirm",
+    "contract_prepare",
+    "disbursement_confirm",
+    "disbursement_prepare",
+    "loan_refresh_summary",
+    "payoff_post",
+    "payoff_quote",
+    "repayment_post",
+    "repayment_preview",
+    "repayment_reverse",
+]

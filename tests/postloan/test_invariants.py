@@ -1,0 +1,122 @@
+"""Whatever sequence of postings, payoffs and reversals happens, the books balance.
+
+- Σ active allocations (penalty + interest + principal + to_credit) == Σ repayments not reversed, per repayment too;
+- no installment has more paid than is due, and its paid columns are the sums of its active allocations;
+- the loan's credit balance and outstanding principal agree with the rows.
+"""
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Sum
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from postloan import services
+from postloan.models import Allocation, Installment, Loan, Repayment, TransitionError
+
+from .factories import DISBURSED_ON, disbursed_loan, on, post, set_penalty
+
+pytestmark = pytest.mark.django_db
+
+TODAY = date(2026, 6, 20)  # installments 1–5 (10 Feb – 10 Jun) are past due, 6 is the current period
+DAYS = (TODAY - DISBURSED_ON).days
+ZERO = Decimal("0.00")
+
+# In fen: small payments, and large ones beyond the ¥62,862.01 payable on TODAY (kept as credit).
+amounts = st.one_of(st.integers(1, 200_000), st.integers(200_000, 8_000_000)).map(lambda fen: Decimal(fen).scaleb(-2))
+operations = st.lists(
+    st.one_of(
+        st.tuples(st.just("post"), amounts, st.integers(min_value=0, max_value=DAYS)),
+        st.tuples(st.just("reverse"), st.integers(min_value=0, max_value=9)),
+        st.tuples(st.just("payoff"), st.integers(min_value=0, max_value=DAYS)),
+    ),
+    min_size=1,
+    max_size=8,
+)
+
+
+@pytest.fixture
+def loan(staff, product):
+    return disbursed_loan(staff)
+
+
+def assert_books_balance(loan: Loan) -> None:
+    loan = Loan.objects.get(pk=loan.pk)
+    active = Allocation.objects.filter(loan=loan, is_active=True)
+    for repayment in Repayment.objects.filter(loan=loan):
+        rows = [row.total for row in active if row.repayment_id == repayment.pk]
+        assert sum(rows, ZERO) == (ZERO if repayment.is_reversed else repayment.amount), repayment.reference
+    standing = Repayment.objects.filter(loan=loan, is_reversed=False).aggregate(total=Sum("amount", default=ZERO))
+    assert sum((row.total for row in active), ZERO) == standing["total"]
+
+    for item in Installment.objects.filter(loan=loan):
+        assert item.principal_paid <= item.principal_due
+        assert item.interest_paid <= item.interest_due - item.interest_waived
+        assert item.penalty_paid <= item.penalty_accrued
+        sums = active.filter(installment=item).aggregate(
+            penalty=Sum("penalty", default=ZERO),
+            interest=Sum("interest", default=ZERO),
+            principal=Sum("principal", default=ZERO),
+        )
+        assert (item.penalty_paid, item.interest_paid, item.principal_paid) == (
+            sums["penalty"],
+            sums["interest"],
+            sums["principal"],
+        )
+        expected = "paid" if item.outstanding == 0 else "partial" if item.total_paid else "pending"
+        assert item.status == expected
+
+    credit = active.aggregate(total=Sum("to_credit", default=ZERO))["total"]
+    assert loan.credit_balance == credit >= 0
+    principal_left = Installment.objects.filter(loan=loan).aggregate(
+        due=Sum("principal_due"), paid=Sum("principal_paid")
+    )
+    assert loan.outstanding_principal == principal_left["due"] - principal_left["paid"]
+    assert (loan.status == "paid_off") == all(item.outstanding == 0 for item in Installment.objects.filter(loan=loan))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=operations)
+def test_it_keeps_allocations_equal_to_repayments_after_any_postings_and_reversals(loan, staff, steps):
+    with on(TODAY), transaction.atomic():
+        set_penalty(loan, 1, "12.34")
+        set_penalty(loan, 2, "5.67")
+        for index, step in enumerate(steps):
+            current = Loan.objects.get(pk=loan.pk)
+            try:
+                if step[0] == "post":
+                    _kind, amount, offset = step
+                    post(
+                        current,
+                        str(amount),
+                        paid_on=DISBURSED_ON + timedelta(days=offset),
+                        reference=f"H{index}",
+                        by=staff["officer"],
+                    )
+                elif step[0] == "payoff":
+                    services.payoff_post(
+                        loan=current,
+                        on_date=DISBURSED_ON + timedelta(days=step[1]),
+                        reference=f"H{index}",
+                        channel="cash",
+                        by=staff["officer"],
+                    )
+                else:
+                    standing = list(Repayment.objects.filter(loan=loan, is_reversed=False).order_by("pk"))
+                    if not standing:
+                        continue
+                    services.repayment_reverse(
+                        repayment=standing[step[1] % len(standing)], by=staff["manager"], reason="test"
+                    )
+                event(f"{step[0]} done")
+            except (TransitionError, ValidationError):
+                # Refused (a closed loan, a payoff dated before the last repayment): nothing may change.
+                event(f"{step[0]} refused")
+            assert_books_balance(loan)
+        final = Loan.objects.get(pk=loan.pk)
+        event(f"ends {final.status}" + (" with credit" if final.credit_balance else ""))
+        transaction.set_rollback(True)

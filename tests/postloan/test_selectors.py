@@ -1,0 +1,77 @@
+"""Loan reads: branch scope (404 outside it) and a detail page whose query count does not grow with its rows."""
+
+from datetime import date
+
+import pytest
+from django.db import connection
+from django.http import Http404
+from django.test.utils import CaptureQueriesContext
+
+from postloan import selectors, services
+from postloan.models import Loan
+
+from .factories import disbursed_loan, on, post
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def loan(staff, product):
+    return disbursed_loan(staff)
+
+
+def test_it_scopes_loans_to_the_users_branch(loan, staff):
+    assert list(selectors.loans_for(staff["officer"])) == [loan]
+    assert list(selectors.loans_for(staff["hq_manager"])) == [loan]
+    assert list(selectors.loans_for(staff["other_officer"])) == []
+    with pytest.raises(Http404):
+        selectors.loan_detail(staff["other_manager"], loan.pk)
+
+
+def test_it_filters_the_loan_list(loan, staff):
+    Loan.objects.filter(pk=loan.pk).update(status="overdue", overdue_since=date(2026, 2, 11), dpd=12, bucket="1_30")
+
+    assert list(selectors.loan_list(user=staff["manager"], status="overdue", bucket="1_30")) == [loan]
+    assert list(selectors.loan_list(user=staff["manager"], bucket="31_60")) == []
+    assert list(selectors.loan_list(user=staff["officer"], mine=True, query=loan.number)) == [loan]
+    assert list(selectors.loan_list(user=staff["officer2"], mine=True)) == []
+    assert list(selectors.loan_list(user=staff["manager"], query="李明")) == [loan]
+
+
+def test_it_loads_the_loan_page_in_the_same_number_of_queries_whatever_its_rows(loan, staff):
+    with on(date(2026, 2, 5)):
+        post(loan, "100.00", paid_on=date(2026, 2, 5), reference="A", by=staff["officer"])
+    with CaptureQueriesContext(connection) as one_repayment:
+        detail = selectors.loan_detail(staff["manager"], loan.pk)
+        _touch(detail)
+
+    with on(date(2026, 2, 6)):
+        post(loan, "200.00", paid_on=date(2026, 2, 6), reference="B", by=staff["officer"])
+        post(loan, "300.00", paid_on=date(2026, 2, 6), reference="C", by=staff["officer"])
+        services.repayment_reverse(repayment=loan.repayments.get(reference="A"), by=staff["manager"], reason="bounced")
+    with CaptureQueriesContext(connection) as three_repayments:
+        detail = selectors.loan_detail(staff["manager"], loan.pk)
+        _touch(detail)
+
+    assert len(three_repayments) == len(one_repayment)
+    assert [r.reference for r in detail.repayment_list] == ["A", "B", "C"]
+    assert detail.repayment_list[0].reversal.reversed_by == staff["manager"]
+    assert [len(r.active_allocations) for r in detail.repayment_list] == [0, 1, 1]
+    assert [item.number for item in detail.schedule] == list(range(1, 13))
+    assert detail.timeline[0].kind == "reversal"
+
+
+def _touch(loan: Loan) -> None:
+    """Read everything a loan page shows."""
+    str(loan.borrower), str(loan.branch), str(loan.officer), str(loan.contract.disbursement)
+    str(loan.contract.prepared_by), str(loan.contract.confirmed_by)
+    assert all(item.outstanding >= 0 for item in loan.schedule)
+    for repayment in loan.repayment_list:
+        str(repayment.posted_by)
+        if repayment.is_reversed:
+            str(repayment.reversal.reversed_by)
+        for row in repayment.active_allocations:
+            str(row.installment)
+    for event in loan.timeline:
+        str(event.actor)
+    list(loan.schedule_versions.all())
