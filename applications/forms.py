@@ -15,7 +15,7 @@ from core.identity import (
     validate_resident_id,
     validate_uscc,
 )
-from core.money import format_yuan
+from core.money import format_yuan, rate_number
 from core.schedules import ScheduleMethod
 
 from . import scoring
@@ -220,8 +220,8 @@ class ApplicationForm(forms.Form):
             "max": product.max_term_months,
         }
         self.fields["annual_rate"].help_text = _("Between %(min)s%% and %(max)s%% a year.") % {
-            "min": product.min_rate.normalize(),
-            "max": product.max_rate.normalize(),
+            "min": rate_number(product.min_rate),
+            "max": rate_number(product.max_rate),
         }
 
     @staticmethod

@@ -99,7 +99,8 @@ def approval_queue(*, user: User) -> QuerySet[Application]:
     queryset = (
         applications_for(user)
         .filter(status=S.SECONDARY_REVIEW)
-        .select_related(*LIST_RELATED, "initial_reviewer")
+        # The assessment, for the hard-stop flag: an approver may return or reject those but only a manager approves.
+        .select_related(*LIST_RELATED, "initial_reviewer", "assessment")
         .order_by("status_changed_at", "pk")
     )
     if has_role(user, Role.MANAGER):

@@ -7,10 +7,11 @@ no longer allows it; a message for the user) or ValidationError (bad input; mess
 from datetime import timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.models import AuditEvent, User
@@ -20,7 +21,7 @@ from accounts.services import audit_record
 from core.dates import add_months, local_today
 from core.identity import validate_passport, validate_resident_id, validate_uscc
 from core.models import next_document_number
-from core.money import format_yuan, round_money, to_decimal
+from core.money import format_yuan, rate_number, round_money, to_decimal
 from notifications.models import OutboxMessage
 from notifications.services import message_queue
 
@@ -98,7 +99,7 @@ def _event(application: Application, *, kind: str, by: User | None, note: str = 
 def _notify_borrower(application: Application, template: str, event: ApplicationEvent, **context) -> None:
     """Queue an SMS to the borrower in the same transaction as the change it reports (DESIGN.md §6)."""
     borrower = application.borrower
-    language = borrower.user.preferred_language if borrower.user_id else "zh-hans"
+    language = _borrower_language(borrower)
     message_queue(
         key=f"application:{application.pk}:{template}:{event.pk}",
         channel=OutboxMessage.Channel.SMS,
@@ -109,6 +110,10 @@ def _notify_borrower(application: Application, template: str, event: Application
         audience=OutboxMessage.Audience.BORROWER,
         recipient=borrower.user,
     )
+
+
+def _borrower_language(borrower) -> str:
+    return borrower.user.preferred_language if borrower.user_id else settings.LANGUAGE_CODE
 
 
 def _notify_staff(user: User, template: str, key: str, **context) -> None:
@@ -245,8 +250,8 @@ def _check_request_against_product(*, product: Product, amount: Decimal, term_mo
         errors["method"] = _("This product does not offer that repayment method.")
     if not product.min_rate <= rate <= product.max_rate:
         errors["annual_rate"] = _("The annual rate must be between %(min)s%% and %(max)s%% for this product.") % {
-            "min": product.min_rate.normalize(),
-            "max": product.max_rate.normalize(),
+            "min": rate_number(product.min_rate),
+            "max": rate_number(product.max_rate),
         }
     if errors:
         raise ValidationError(errors)
@@ -292,7 +297,13 @@ def application_create(
         created_by=by,
     )
     Material.objects.bulk_create(
-        Material(application=application, requirement=item, name=item.name, is_required=item.is_required)
+        Material(
+            application=application,
+            requirement=item,
+            name=item.name_zh,
+            name_en=item.name_en,
+            is_required=item.is_required,
+        )
         for item in product.material_requirements.all()
     )
     _event(application, kind=ApplicationEvent.Kind.STATUS, by=by, created=True)
@@ -449,7 +460,7 @@ def material_check(*, material: Material, by: User, accepted: bool, reason: str 
             application,
             "application_materials_missing",
             event,
-            material=material.name,
+            material=material.name_in(_borrower_language(application.borrower)),
             reason=material.rejection_reason,
         )
     return material
@@ -528,7 +539,13 @@ def assessment_save(*, application: Application, by: User, income_stability: str
     unknown = set(credit_flags) - set(scoring.CREDIT_FLAGS)
     if unknown:
         raise ValidationError({"credit_flags": _("Unknown credit report findings: %s") % ", ".join(sorted(unknown))})
-    card = scoring.score(scoring_input(application, income_stability=income_stability, credit_flags=credit_flags))
+    inputs = scoring_input(application, income_stability=income_stability, credit_flags=credit_flags)
+    # Reasons are kept in every interface language, so a reviewer reads them in theirs, not in the officer's.
+    cards = {}
+    for language, _name in settings.LANGUAGES:
+        with translation.override(language):
+            cards[language] = scoring.score(inputs)
+    card = cards[settings.LANGUAGE_CODE]
     assessment, _created = CreditAssessment.objects.update_or_create(
         application=application,
         defaults={
@@ -539,14 +556,16 @@ def assessment_save(*, application: Application, by: User, income_stability: str
             "factors": [
                 {
                     "code": f.code,
-                    "label": str(f.label),
                     "points": f.points,
                     "max_points": f.max_points,
-                    "reason": str(f.reason),
+                    "label": {lang: str(c.factors[i].label) for lang, c in cards.items()},
+                    "reason": {lang: str(c.factors[i].reason) for lang, c in cards.items()},
                 }
-                for f in card.factors
+                for i, f in enumerate(card.factors)
             ],
-            "hard_stops": [str(reason) for reason in card.hard_stops],
+            "hard_stops": [
+                {lang: str(c.hard_stops[i]) for lang, c in cards.items()} for i in range(len(card.hard_stops))
+            ],
             "assessed_by": by,
             "assessed_at": timezone.now(),
         },
@@ -565,7 +584,9 @@ def assessment_save(*, application: Application, by: User, income_stability: str
 # --- the review workflow ----------------------------------------------------------------------------------------
 def submission_blockers(application: Application) -> list[str]:
     """Everything that still prevents submission, in words; empty when it can be submitted."""
-    blockers = [_("Missing material: %(name)s") % {"name": item.name} for item in missing_materials(application)]
+    blockers = [
+        _("Missing material: %(name)s") % {"name": item.display_name} for item in missing_materials(application)
+    ]
     if not has_current_acknowledgement(application):
         blockers.append(_("The borrower has not acknowledged the current risk disclosure."))
     if not hasattr(application, "assessment"):
@@ -781,8 +802,8 @@ def _clean_approval(application: Application, amount, rate, term_months) -> dict
         }
     if not product.min_rate <= rate <= product.max_rate:
         errors["approved_rate"] = _("The rate must be between %(min)s%% and %(max)s%% for this product.") % {
-            "min": product.min_rate.normalize(),
-            "max": product.max_rate.normalize(),
+            "min": rate_number(product.min_rate),
+            "max": rate_number(product.max_rate),
         }
     if not product.min_term_months <= term_months <= product.max_term_months:
         errors["approved_term_months"] = _("The term must be between %(min)s and %(max)s months.") % {

@@ -49,11 +49,18 @@ def format_yuan(amount: Decimal | int | str | None, *, symbol: bool = True) -> s
     return f"{sign}{prefix}{abs(rounded):,.2f}"
 
 
+def rate_number(value: Decimal | int | str) -> str:
+    """A percent-per-year rate as a plain number with at least 2 decimals: Decimal("4.3500") -> "4.35", 10 -> "10.00".
+
+    Not Decimal.normalize() alone: that turns 10 into "1E+1"."""
+    rate = to_decimal(value).quantize(RATE_QUANTUM, rounding=ROUND_HALF_UP).normalize()
+    if rate.as_tuple().exponent > -2:
+        rate = rate.quantize(MONEY_QUANTUM)
+    return f"{rate:f}"
+
+
 def percent(value: Decimal | int | str | None) -> str:
     """Format a percent-per-year rate: Decimal("4.3500") -> "4.35%", keeping at least 2 decimals."""
     if value is None:
         return EMPTY_DISPLAY
-    rate = to_decimal(value).quantize(RATE_QUANTUM, rounding=ROUND_HALF_UP).normalize()
-    if rate.as_tuple().exponent > -2:
-        rate = rate.quantize(MONEY_QUANTUM)
-    return f"{rate:f}%"
+    return f"{rate_number(value)}%"

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import models, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
@@ -379,6 +379,26 @@ class CreditAssessment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.application_id}: {self.grade} ({self.total})"
+
+    # The scorecard's words are stored in every interface language ({"zh-hans": ..., "en": ...}); these pick the
+    # reader's, so a Chinese-speaking officer's assessment reads in English for an English-speaking reviewer.
+    @property
+    def shown_factors(self) -> list[dict]:
+        return [
+            {**factor, "label": _in_reader_language(factor["label"]), "reason": _in_reader_language(factor["reason"])}
+            for factor in self.factors
+        ]
+
+    @property
+    def shown_hard_stops(self) -> list[str]:
+        return [_in_reader_language(stop) for stop in self.hard_stops]
+
+
+def _in_reader_language(text: dict | str) -> str:
+    if isinstance(text, str):
+        return text
+    language = translation.get_language() or settings.LANGUAGE_CODE
+    return text.get(language) or text.get(settings.LANGUAGE_CODE) or next(iter(text.values()), "")
 
 
 class Review(models.Model):

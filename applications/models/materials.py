@@ -4,7 +4,7 @@ import secrets
 
 from django.conf import settings
 from django.db import models
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -31,7 +31,10 @@ class Material(models.Model):
     requirement = models.ForeignKey(
         MaterialRequirement, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # Copied from the requirement when the checklist is made (the checklist may change later; this file is what was
+    # asked for). An extra item the officer types has only `name`, in the officer's words.
     name = models.CharField(_("material"), max_length=100)
+    name_en = models.CharField(_("English name"), max_length=100, blank=True)
     is_required = models.BooleanField(_("required"), default=True)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.MISSING)
     file = models.FileField(_("file"), upload_to=material_upload_path, blank=True, max_length=200)
@@ -78,7 +81,14 @@ class Material(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.name
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        return self.name_in(translation.get_language())
+
+    def name_in(self, language: str | None) -> str:
+        return self.name_en if language == "en" and self.name_en else self.name
 
     @property
     def is_outstanding(self) -> bool:

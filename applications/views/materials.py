@@ -68,7 +68,7 @@ def material_upload(request: HttpRequest, pk: int, material_pk: int) -> HttpResp
             messages.success(
                 request,
                 _("“%(file)s” is uploaded for %(material)s.")
-                % {"file": form.cleaned_data["file"].name, "material": material.name},
+                % {"file": form.cleaned_data["file"].name, "material": material.display_name},
             )
             return redirect(_materials_tab(application, material))
     errors = [message for field_errors in form.errors.values() for message in field_errors]
@@ -128,9 +128,10 @@ def material_check(request: HttpRequest, pk: int, material_pk: int) -> HttpRespo
         messages.error(request, " ".join(error.messages) if isinstance(error, ValidationError) else str(error))
     else:
         if accepted:
-            messages.success(request, _("%(material)s is accepted.") % {"material": material.name})
+            messages.success(request, _("%(material)s is accepted.") % {"material": material.display_name})
         else:
             messages.success(
-                request, _("%(material)s is rejected; the borrower is told what to fix.") % {"material": material.name}
+                request,
+                _("%(material)s is rejected; the borrower is told what to fix.") % {"material": material.display_name},
             )
     return redirect(_back_to(request, application, material))

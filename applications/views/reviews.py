@@ -112,7 +112,7 @@ def review_start(request, pk: int):
 def _summary(application: Application) -> dict:
     """What both review pages show beside the form, from the prefetched application (no further queries)."""
     assessment = getattr(application, "assessment", None)
-    factors = {factor["code"]: factor for factor in assessment.factors} if assessment else {}
+    factors = {factor["code"]: factor for factor in assessment.shown_factors} if assessment else {}
     events = list(application.events.all())
     materials = list(application.materials.all())
     reviews = list(application.reviews.all())

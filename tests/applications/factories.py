@@ -41,7 +41,10 @@ def make_product(code: str = "CONSUMER", **overrides) -> Product:
         product=product, code="id_card", name_zh="身份证复印件", name_en="Identity card copy", position=1
     )
     MaterialRequirement.objects.create(
-        product=product, code="bank_statement", name_zh="近6个月银行流水", name_en="Bank statements, 6 months",
+        product=product,
+        code="bank_statement",
+        name_zh="近6个月银行流水",
+        name_en="Bank statements, 6 months",
         position=2,
     )
     RiskDisclosure.objects.create(product=product, version=1, text_zh="贷款有风险。", text_en="Borrowing has risks.")

@@ -243,7 +243,23 @@ def test_it_puts_a_block_listed_identity_into_the_assessment_as_a_hard_stop(staf
     )
 
     assert services.is_blocklisted(borrower) is True
-    assert "The identity is on the internal block list." in assessment.hard_stops
+    assert {"zh-hans": "该证件号码在内部黑名单中。", "en": "The identity is on the internal block list."} in (
+        assessment.hard_stops
+    )
+
+
+def test_it_shows_the_scorecard_in_the_readers_language_not_the_officers(staff, product):
+    officer = staff["officer"]
+    application = make_application(officer)
+    with translation.override("zh-hans"):  # the officer works in Chinese
+        assessment = services.assessment_save(
+            application=application, by=officer, income_stability="stable", credit_flags=["current_overdue"]
+        )
+    with translation.override("en"):
+        assert "The borrower is currently overdue with another lender." in assessment.shown_hard_stops
+        assert assessment.shown_factors[0]["label"] == "Income stability"
+    with translation.override("zh-hans"):
+        assert assessment.shown_factors[0]["label"] == "收入稳定性"
 
 
 # --- maker-checker ------------------------------------------------------------------------------------------------
@@ -531,7 +547,7 @@ def test_it_lists_a_rejected_material_as_missing_again(staff, product):
     application = Application.objects.get(pk=application.pk)
 
     assert services.submission_blockers(application) == ["Missing material: Identity card copy"]
-    assert [m.name for m in services.missing_materials(application)] == ["Identity card copy"]
+    assert [m.display_name for m in services.missing_materials(application)] == ["Identity card copy"]
 
     services.material_upload(material=id_card, by=officer, upload=pdf("id-clear.pdf"))
     assert services.submission_blockers(application) == []

@@ -460,7 +460,8 @@ def test_it_tells_the_borrower_which_material_was_rejected(staff, product):
         "application_materials_missing",
     ]
     message = _borrower_sms(application)[-1]
-    assert message.context["material"] == "Identity card copy"
+    # The borrower has no portal account yet, so the SMS goes in Chinese, naming the item in Chinese.
+    assert message.context["material"] == "身份证复印件"
     assert message.context["reason"] == "复印件模糊"
     assert reload(application).status == "submitted"
 

@@ -18,6 +18,7 @@ from applications import services
 from applications.models import (
     Application,
     ApplicationEvent,
+    CreditAssessment,
     Material,
     MaterialRequirement,
     Review,
@@ -303,6 +304,24 @@ def test_it_shows_hard_stops_in_red(client, staff, product):
     hard_stops = html.split('data-testid="hard-stops"')[1].split("</div>")[0]
     assert "currently overdue with another lender" in hard_stops
     assert 'class="alert alert-danger' in html.split('data-testid="hard-stops"')[0][-200:]
+
+
+def test_it_flags_hard_stops_in_the_approval_queue(client, staff, product):
+    officer, reviewer = staff["officer"], staff["reviewer"]
+    clean = in_secondary_review(officer, reviewer)
+    flagged = in_secondary_review(officer, reviewer, borrower=borrower(officer, 3, "赵六"))
+    # A hard stop found after submission (e.g. a block-list entry added since): the stored result is what counts.
+    CreditAssessment.objects.filter(application=flagged).update(
+        hard_stops=[{"zh-hans": "该借款人目前在其他机构逾期。", "en": "The borrower is currently overdue."}]
+    )
+
+    html = signed_in(client, staff["approver"]).get(APPROVAL_QUEUE).content.decode()
+
+    flagged_row = html.split(f'data-testid="queue-row-{flagged.number}"')[1].split("</tr>")[0]
+    clean_row = html.split(f'data-testid="queue-row-{clean.number}"')[1].split("</tr>")[0]
+    assert 'data-testid="hard-stop-flag"' in flagged_row
+    assert "hard stops: a manager approves" in flagged_row
+    assert 'data-testid="hard-stop-flag"' not in clean_row
 
 
 @pytest.mark.parametrize("view", ["initial", "secondary"])

@@ -2,7 +2,7 @@ from decimal import Decimal
 
 import pytest
 
-from core.money import MONEY_QUANTUM, format_yuan, percent, round_money, to_decimal
+from core.money import MONEY_QUANTUM, format_yuan, percent, rate_number, round_money, to_decimal
 
 
 def test_it_keeps_decimals_and_ints_exact():
@@ -80,6 +80,13 @@ def test_it_formats_rates_keeping_at_least_two_decimals():
     assert percent(Decimal("0")) == "0.00%"
     assert percent(Decimal("100.0000")) == "100.00%"
     assert percent(Decimal("4.1000")) == "4.10%"
+
+
+def test_it_writes_a_rate_inside_a_sentence_without_exponent_notation():
+    # Decimal("10.0000").normalize() is "1E+1": a product rate range of 10% must not read "1E+1%".
+    assert rate_number(Decimal("10.0000")) == "10.00"
+    assert rate_number(Decimal("24.0000")) == "24.00"
+    assert rate_number(Decimal("4.3500")) == "4.35"
 
 
 def test_it_formats_a_missing_rate_as_a_dash():

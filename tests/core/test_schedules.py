@@ -4,6 +4,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from itertools import pairwise
 
 import pytest
+from django.utils import translation
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -179,6 +180,7 @@ def test_it_accepts_strings_and_ints_for_amounts():
     assert rows[-1].principal == D("100000.00")
 
 
+@translation.override("en")
 def test_it_labels_methods_for_choices():
     assert ScheduleMethod.choices == [
         ("equal_installment", "Equal installment"),
