@@ -18,12 +18,18 @@ from .loans import (
     bucket_for_dpd,
 )
 from .repayments import Allocation, Repayment, RepaymentChannel, RepaymentKind, RepaymentReversal
+from .restructuring import OPEN_RESTRUCTURING_STATUSES, Restructuring, RestructuringStatus
+from .risk import ClassificationChange, ClassificationProposal, ClassificationSource, ProposalStatus
 
 __all__ = [
     "OPEN_LOAN_STATUSES",
+    "OPEN_RESTRUCTURING_STATUSES",
     "Allocation",
     "Bucket",
     "Classification",
+    "ClassificationChange",
+    "ClassificationProposal",
+    "ClassificationSource",
     "Contract",
     "ContractStatus",
     "Disbursement",
@@ -34,10 +40,13 @@ __all__ = [
     "LoanEvent",
     "LoanStatus",
     "PenaltyAccrual",
+    "ProposalStatus",
     "Repayment",
     "RepaymentChannel",
     "RepaymentKind",
     "RepaymentReversal",
+    "Restructuring",
+    "RestructuringStatus",
     "ScheduleVersion",
     "TransitionError",
     "bucket_for_dpd",

@@ -100,6 +100,11 @@ class Loan(TimeStampedModel):
     classification = models.CharField(
         _("classification"), max_length=16, choices=Classification.choices, default=Classification.NORMAL
     )
+    # An approved manual classification (ClassificationProposal): the sweep never sets the loan better than this
+    # until a person clears it. Blank when there is none.
+    manual_classification = models.CharField(
+        _("manual classification"), max_length=16, choices=Classification.choices, blank=True
+    )
     restructured = models.BooleanField(_("restructured"), default=False)
     observation_until = models.DateField(_("in observation until"), null=True, blank=True)
     credit_balance = money_field(_("credit balance"), default=ZERO)
