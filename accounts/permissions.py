@@ -36,6 +36,14 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     "disbursement.confirm": frozenset({Role.APPROVER, Role.MANAGER}),
     "repayment.post": frozenset({Role.OFFICER}),
     "repayment.reverse": frozenset({Role.MANAGER, Role.RISK_OFFICER}),
+    # Classification: a risk officer proposes a worse category, a manager approves it or clears it later.
+    "classification.propose": frozenset({Role.RISK_OFFICER}),
+    "classification.approve": frozenset({Role.MANAGER}),
+    "classification.clear": frozenset({Role.MANAGER}),
+    # Restructuring: the officer (or a risk officer) asks; a risk officer, then a manager, approve.
+    "restructuring.request": frozenset({Role.OFFICER, Role.RISK_OFFICER}),
+    "restructuring.risk_approve": frozenset({Role.RISK_OFFICER}),
+    "restructuring.approve": frozenset({Role.MANAGER}),
     "warning.view": frozenset({Role.RISK_OFFICER, Role.MANAGER}),
     "dashboard.view": frozenset({Role.MANAGER}),
     "outbox.view": frozenset({Role.ADMIN}),
