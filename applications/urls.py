@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import applications, borrowers, materials, reviews
+from .views import applications, borrowers, detail, intake, materials, reviews
 
 app_name = "applications"
 
@@ -13,14 +13,14 @@ urlpatterns = [
     path("borrowers/<int:pk>/reveal/", borrowers.identity_reveal, name="identity_reveal"),
     path("borrowers/<int:pk>/match/", applications.product_match, name="product_match"),
     path("borrowers/<int:pk>/apply/<int:product_pk>/", applications.application_create, name="create"),
-    path("<int:pk>/", applications.application_detail, name="detail"),
+    path("<int:pk>/", detail.application_detail, name="detail"),
     path("<int:pk>/edit/", applications.application_edit, name="edit"),
-    path("<int:pk>/parties/add/", applications.party_add, name="party_add"),
-    path("<int:pk>/parties/<int:party_pk>/remove/", applications.party_remove, name="party_remove"),
-    path("<int:pk>/collateral/add/", applications.collateral_add, name="collateral_add"),
-    path("<int:pk>/collateral/<int:item_pk>/remove/", applications.collateral_remove, name="collateral_remove"),
-    path("<int:pk>/disclosure/", applications.disclosure, name="disclosure"),
-    path("<int:pk>/assessment/", applications.assessment, name="assessment"),
+    path("<int:pk>/parties/add/", intake.party_add, name="party_add"),
+    path("<int:pk>/parties/<int:party_pk>/remove/", intake.party_remove, name="party_remove"),
+    path("<int:pk>/collateral/add/", intake.collateral_add, name="collateral_add"),
+    path("<int:pk>/collateral/<int:item_pk>/remove/", intake.collateral_remove, name="collateral_remove"),
+    path("<int:pk>/disclosure/", intake.disclosure, name="disclosure"),
+    path("<int:pk>/assessment/", intake.assessment, name="assessment"),
     path("<int:pk>/submit/", applications.application_submit, name="submit"),
     path("<int:pk>/withdraw/", applications.application_withdraw, name="withdraw"),
     path("<int:pk>/notes/", applications.note_add, name="note_add"),

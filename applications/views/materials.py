@@ -1,6 +1,6 @@
 """Materials of an application: add an item, upload a file, download it, accept or reject it.
 
-Files are reached only through `_get_application_for_user`: someone outside the branch gets 404, never the file.
+Files are reached only through `get_application_for_user`: someone outside the branch gets 404, never the file.
 """
 
 from django.contrib import messages
@@ -15,7 +15,8 @@ from django.views.decorators.http import require_GET, require_POST
 from .. import services
 from ..forms import MaterialAddForm, MaterialCheckForm, MaterialUploadForm, apply_service_errors
 from ..models import Application, Material, TransitionError
-from .applications import _detail_url, _get_application_for_user, _perform, _render_detail
+from .common import detail_url, get_application_for_user, perform
+from .detail import render_detail
 
 
 def _material_of(application: Application, material_pk: int) -> Material:
@@ -28,17 +29,17 @@ def _material_of(application: Application, material_pk: int) -> Material:
 
 
 def _materials_tab(application: Application, material: Material | None = None) -> str:
-    return _detail_url(application, "materials", f"material-{material.pk}" if material else "")
+    return detail_url(application, "materials", f"material-{material.pk}" if material else "")
 
 
 @require_POST
 @login_required
 def material_add(request: HttpRequest, pk: int) -> HttpResponse:
-    application = _get_application_for_user(request, pk, action="application.create")
+    application = get_application_for_user(request, pk, action="application.create")
     form = MaterialAddForm(request.POST)
     if not form.is_valid():
-        return _render_detail(request, application, tab="materials", status=400, forms={"material_add_form": form})
-    return _perform(
+        return render_detail(request, application, tab="materials", status=400, forms={"material_add_form": form})
+    return perform(
         request,
         application,
         lambda: services.material_add(application=application, by=request.user, **form.cleaned_data),
@@ -53,7 +54,7 @@ def material_add(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def material_upload(request: HttpRequest, pk: int, material_pk: int) -> HttpResponse:
     """Store a file for an item; a file of the wrong type, too large or misnamed is refused with the reason."""
-    application = _get_application_for_user(request, pk, action="application.create")
+    application = get_application_for_user(request, pk, action="application.create")
     material = _material_of(application, material_pk)
     form = MaterialUploadForm(request.POST, request.FILES)
     if form.is_valid():
@@ -72,7 +73,7 @@ def material_upload(request: HttpRequest, pk: int, material_pk: int) -> HttpResp
             )
             return redirect(_materials_tab(application, material))
     errors = [message for field_errors in form.errors.values() for message in field_errors]
-    return _render_detail(
+    return render_detail(
         request,
         application,
         tab="materials",
@@ -85,7 +86,7 @@ def material_upload(request: HttpRequest, pk: int, material_pk: int) -> HttpResp
 @login_required
 def material_download(request: HttpRequest, pk: int, material_pk: int) -> FileResponse:
     """The stored file under its original name, to anyone who may see the application."""
-    application = _get_application_for_user(request, pk)
+    application = get_application_for_user(request, pk)
     material = _material_of(application, material_pk)
     if not material.file:
         raise Http404(_("Nothing has been uploaded for this material yet."))
@@ -113,7 +114,7 @@ def _back_to(request: HttpRequest, application: Application, material: Material)
 @login_required
 def material_check(request: HttpRequest, pk: int, material_pk: int) -> HttpResponse:
     """A reviewer or approver accepts an uploaded file, or rejects it with a reason the borrower will read."""
-    application = _get_application_for_user(request, pk, action="material.check")
+    application = get_application_for_user(request, pk, action="material.check")
     material = _material_of(application, material_pk)
     form = MaterialCheckForm(request.POST)
     if not form.is_valid():

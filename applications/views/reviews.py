@@ -22,7 +22,7 @@ from .. import selectors, services
 from ..forms import apply_service_errors
 from ..models import Application, ApplicationStatus, Material, Review, TransitionError
 from ..review_forms import CHECKLIST, InitialReviewForm, SecondaryReviewForm
-from .applications import _get_application_for_user
+from .common import get_application_for_user
 
 S = ApplicationStatus
 PAGE_SIZE = 25
@@ -99,7 +99,7 @@ def approval_queue(request):
 @require_POST
 @action_required("review.initial")
 def review_start(request, pk: int):
-    application = _get_application_for_user(request, pk, action="review.initial")
+    application = get_application_for_user(request, pk, action="review.initial")
     try:
         services.application_start_review(application=application, by=request.user)
     except TransitionError as error:
@@ -167,7 +167,7 @@ def _decide(request, form, decide, *, queue: str):
 @require_http_methods(["GET", "POST"])
 @action_required("review.initial")
 def review_initial(request, pk: int):
-    application = _get_application_for_user(request, pk, action="review.initial")
+    application = get_application_for_user(request, pk, action="review.initial")
     form = InitialReviewForm(request.POST or None)
     status = 200
     if request.method == "POST" and form.is_valid():
@@ -196,7 +196,7 @@ def review_initial(request, pk: int):
 @require_http_methods(["GET", "POST"])
 @action_required("review.secondary")
 def review_secondary(request, pk: int):
-    application = _get_application_for_user(request, pk, action="review.secondary")
+    application = get_application_for_user(request, pk, action="review.secondary")
     form = SecondaryReviewForm(request.POST or None, application=application)
     status = 200
     if request.method == "POST" and form.is_valid():

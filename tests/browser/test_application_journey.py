@@ -69,7 +69,7 @@ def test_an_application_goes_from_intake_to_approval(language, people, live_serv
     page.fill("input[name=monthly_income]", "30000")
     page.fill("input[name=monthly_debt_payments]", "2000")
     screenshot(page, f"{shot}-01-borrower")
-    click_and_wait(page, "main form[method=post] button[type=submit]")
+    click_and_wait(page, "[data-testid=borrower-submit]")
 
     page.fill("input[name=amount]", "100000")
     page.fill("input[name=term_months]", "24")
@@ -82,30 +82,28 @@ def test_an_application_goes_from_intake_to_approval(language, people, live_serv
     page.fill("input[name=annual_rate]", "6.5")
     page.fill("input[name=purpose]", "家庭装修（自住房翻新）")
     screenshot(page, f"{shot}-03-terms")
-    click_and_wait(page, "main form[method=post] button[type=submit]")
+    click_and_wait(page, "[data-testid=application-submit]")
     application = Application.objects.get()
     detail_url = f"{live_server.url}/applications/{application.pk}/"
 
     # --- materials, disclosure, assessment, submission --------------------------------------------------------
     page.goto(f"{detail_url}?tab=materials")
-    uploads = page.locator("form[action*='/upload/']")
-    required = application.materials.filter(is_required=True).count()
-    assert uploads.count() == required == 2
-    for index in range(required):
-        form = page.locator("form[action*='/upload/']").nth(index)
-        form.locator("input[type=file]").set_input_files(str(statement))
-        with page.expect_navigation():
-            form.locator("button[type=submit]").click()
+    materials = list(application.materials.filter(is_required=True).order_by("pk"))
+    required = len(materials)
+    assert page.locator("[data-testid^=upload-submit-]").count() == required == 2
+    for material in materials:
+        page.locator(f"[data-testid=upload-{material.pk}]").set_input_files(str(statement))
+        click_and_wait(page, f"[data-testid=upload-submit-{material.pk}]")
     assert application.materials.filter(status="uploaded").count() == required
     screenshot(page, f"{shot}-04-materials")
 
     page.goto(f"{detail_url}disclosure/")
-    click_and_wait(page, "[data-testid=acknowledge]")
+    click_and_wait(page, "[data-testid=disclosure-submit]")
     screenshot(page, f"{shot}-05-disclosure")
 
     page.goto(f"{detail_url}?tab=assessment")
     page.check("input[name=income_stability][value=stable]")
-    click_and_wait(page, "form[action*='/assessment/'] button[type=submit]")
+    click_and_wait(page, "[data-testid=assessment-submit]")
     screenshot(page, f"{shot}-06-assessment")
 
     page.goto(detail_url)
