@@ -677,20 +677,8 @@ def application_review_initial(
             initial_reviewer_id=by.pk,
             sla_due_at=now + timedelta(hours=application.product.sla_secondary_review_hours),
         )
-    elif decision == Review.Decision.RETURN:
-        event = application.transition(to=S.RETURNED, by=by, allowed_from=allowed, note=comment, sla_due_at=None)
-        _notify_borrower(application, "application_returned", event, reason=comment)
     else:
-        event = application.transition(
-            to=S.REJECTED,
-            by=by,
-            allowed_from=allowed,
-            note=comment,
-            sla_due_at=None,
-            rejection_codes=codes,
-            rejection_text=comment,
-        )
-        _notify_borrower(application, "application_rejected", event)
+        event = _return_or_reject(application, by=by, decision=decision, allowed=allowed, comment=comment, codes=codes)
     return Review.objects.create(
         application=application,
         stage=Review.Stage.INITIAL,
@@ -701,6 +689,27 @@ def application_review_initial(
         rejection_codes=codes,
         created_at=event.created_at,
     )
+
+
+def _return_or_reject(
+    application: Application, *, by: User, decision: str, allowed: tuple, comment: str, codes: list
+) -> ApplicationEvent:
+    """The two decisions both review stages share: back to the officer with reasons, or rejected with codes."""
+    if decision == Review.Decision.RETURN:
+        event = application.transition(to=S.RETURNED, by=by, allowed_from=allowed, note=comment, sla_due_at=None)
+        _notify_borrower(application, "application_returned", event, reason=comment)
+        return event
+    event = application.transition(
+        to=S.REJECTED,
+        by=by,
+        allowed_from=allowed,
+        note=comment,
+        sla_due_at=None,
+        rejection_codes=codes,
+        rejection_text=comment,
+    )
+    _notify_borrower(application, "application_rejected", event)
+    return event
 
 
 def may_approve_amount(user: User, amount: Decimal) -> bool:
@@ -759,20 +768,8 @@ def application_review_secondary(
             **terms,
         )
         _notify_borrower(application, "application_approved", event, amount=format_yuan(terms["approved_amount"]))
-    elif decision == Review.Decision.RETURN:
-        event = application.transition(to=S.RETURNED, by=by, allowed_from=allowed, note=comment, sla_due_at=None)
-        _notify_borrower(application, "application_returned", event, reason=comment)
     else:
-        event = application.transition(
-            to=S.REJECTED,
-            by=by,
-            allowed_from=allowed,
-            note=comment,
-            sla_due_at=None,
-            rejection_codes=codes,
-            rejection_text=comment,
-        )
-        _notify_borrower(application, "application_rejected", event)
+        event = _return_or_reject(application, by=by, decision=decision, allowed=allowed, comment=comment, codes=codes)
     return Review.objects.create(
         application=application,
         stage=Review.Stage.SECONDARY,
