@@ -17,12 +17,21 @@ ROLE_HOME = {
 }
 
 # (role, label, url name); shown in this order to anyone holding the role.
+# Staff see "Loans" (the borrower's portal keeps "My loans", a different page).
 MENU = (
     (Role.OFFICER, _("My applications"), "applications:list"),
+    (Role.OFFICER, _("Loans"), "postloan:list"),
+    (Role.OFFICER, _("Overdue"), "postloan:overdue"),
     (Role.REVIEWER, _("Initial review"), "applications:review_queue"),
     (Role.APPROVER, _("Approvals"), "applications:approval_queue"),
+    (Role.APPROVER, _("Confirmations"), "postloan:confirmations"),
     (Role.RISK_OFFICER, _("Risk warnings"), "followups:warnings"),
+    (Role.RISK_OFFICER, _("Loans"), "postloan:list"),
+    (Role.RISK_OFFICER, _("Overdue"), "postloan:overdue"),
     (Role.MANAGER, _("Dashboard"), "dashboard:home"),
+    (Role.MANAGER, _("Loans"), "postloan:list"),
+    (Role.MANAGER, _("Overdue"), "postloan:overdue"),
+    (Role.MANAGER, _("Confirmations"), "postloan:confirmations"),
     (Role.ADMIN, _("Message outbox"), "notifications:outbox"),
     (Role.ADMIN, _("Administration"), "admin:index"),
     (Role.BORROWER, _("My loans"), "portal:home"),
@@ -48,5 +57,9 @@ def menu_for(user, current_path: str) -> list[dict]:
         if role in roles and url_name not in seen:
             seen.add(url_name)
             url = reverse(url_name)
-            items.append({"label": label, "url": url, "active": current_path.startswith(url)})
+            items.append({"label": label, "url": url, "active": False})
+    # Only the closest match is current: /loans/overdue/ is "Overdue", not also "Loans" (/loans/).
+    matches = [item for item in items if current_path.startswith(item["url"])]
+    if matches:
+        max(matches, key=lambda item: len(item["url"]))["active"] = True
     return items

@@ -28,6 +28,9 @@ class OutboxMessage(TimeStampedModel):
         SENDING = "sending", _("Sending")
         SENT = "sent", _("Sent")
         FAILED = "failed", _("Failed")
+        # No longer wanted when its turn came, e.g. a reminder for an installment paid in the meantime; the reason
+        # is in last_error.
+        CANCELLED = "cancelled", _("Cancelled")
 
     idempotency_key = models.CharField(
         _("idempotency key"),
@@ -89,7 +92,8 @@ class OutboxMessage(TimeStampedModel):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(status__in=["pending", "sending", "sent", "failed"]), name="outbox_status_valid"
+                condition=models.Q(status__in=["pending", "sending", "sent", "failed", "cancelled"]),
+                name="outbox_status_valid",
             ),
             models.CheckConstraint(condition=models.Q(channel__in=["email", "sms"]), name="outbox_channel_valid"),
             models.CheckConstraint(

@@ -2,12 +2,14 @@
 
 A message is a row first: `message_queue` writes it in the caller's transaction and enqueues the send after commit;
 `message_send` claims the row with a conditional update so that, however many workers and sweeps race, each message
-is sent at most once per claim; `outbox_sweep` is the safety net that sends whatever is still due.
+is sent at most once per claim; `outbox_sweep` is the safety net that sends whatever is still due. A message whose
+template has a cancel check (settings.NOTIFY_CANCEL_CHECKS) and is no longer wanted when its turn comes is cancelled.
 """
 
 import logging
 import time
 import uuid
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -17,6 +19,7 @@ from django.db.models import F
 from django.template.context import Context
 from django.template.loader import get_template
 from django.utils import timezone, translation
+from django.utils.module_loading import import_string
 
 from core.dates import SHANGHAI, next_local_time
 from core.queue import enqueue_on_commit
@@ -38,6 +41,8 @@ RETRY_BACKOFF = (
     timedelta(minutes=360),
 )
 MAX_ERROR_LENGTH = 1000
+# Rows per INSERT in messages_queue (and per read-back of their ids).
+BULK_BATCH_SIZE = 500
 # A sweep stops claiming new messages after this long, well inside the Celery soft time limit; the next run goes on.
 SWEEP_TIME_BUDGET_SECONDS = 180
 
@@ -60,6 +65,16 @@ def _earliest_send_time(audience: str, at: datetime) -> datetime:
     if audience == OutboxMessage.Audience.BORROWER and _in_quiet_hours(at):
         return next_local_time(at, hour=settings.NOTIFY_QUIET_END_HOUR)
     return at
+
+
+def _cancel_reason(message: OutboxMessage) -> str:
+    """Why the message is no longer wanted, from the check registered for its template; empty when it still is.
+
+    settings.NOTIFY_CANCEL_CHECKS maps a template name to the dotted path of a callable taking the message and
+    returning a reason (or ""). The app that queues the message owns the rule, so this app imports none of them.
+    """
+    path = getattr(settings, "NOTIFY_CANCEL_CHECKS", {}).get(message.template)
+    return str(import_string(path)(message) or "") if path else ""
 
 
 def _retry_delay(attempts: int) -> timedelta:
@@ -130,6 +145,53 @@ def message_queue(
     return message
 
 
+def messages_queue(messages: Iterable[dict]) -> int:
+    """Write many outbox rows in a fixed number of queries and send the due ones after commit; return how many
+    were written. Each item takes `message_queue`'s arguments; an item whose key is already in the outbox is left
+    out, as `message_queue` would return the existing row."""
+    now = timezone.now()
+    rows = []
+    for item in messages:
+        channel, audience = item["channel"], item.get("audience", OutboxMessage.Audience.BORROWER)
+        if channel not in OutboxMessage.Channel.values:
+            raise ValueError(f"Unknown channel {channel!r}")
+        if audience not in OutboxMessage.Audience.values:
+            raise ValueError(f"Unknown audience {audience!r}")
+        rows.append(
+            OutboxMessage(
+                idempotency_key=item["key"],
+                channel=channel,
+                audience=audience,
+                template=item["template"],
+                to_address=item["to_address"],
+                context=item.get("context") or {},
+                language=item.get("language", "zh-hans"),
+                recipient=item.get("recipient"),
+                next_attempt_at=_earliest_send_time(audience, now),
+            )
+        )
+    if not rows:
+        return 0
+    from .tasks import send_message_task
+
+    written = 0
+    with transaction.atomic():
+        for start in range(0, len(rows), BULK_BATCH_SIZE):
+            batch = rows[start : start + BULK_BATCH_SIZE]
+            # ON CONFLICT DO NOTHING: a key written meanwhile by someone else keeps that row and its one send.
+            OutboxMessage.objects.bulk_create(batch, ignore_conflicts=True)
+            # Rows older than this call were there before it. A concurrent caller's row with the same key may be
+            # counted and enqueued twice; it is still sent once, as message_send claims it.
+            mine = OutboxMessage.objects.filter(
+                idempotency_key__in=[row.idempotency_key for row in batch], created_at__gte=now
+            ).values_list("pk", "next_attempt_at")
+            for message_id, next_attempt_at in mine:
+                written += 1
+                if next_attempt_at <= now:
+                    enqueue_on_commit(send_message_task, message_id)
+    return written
+
+
 def _message_send(*, message_id: int, now: datetime | None = None) -> tuple[OutboxMessage | None, bool]:
     """Claim and send one message; return (the row as it is afterwards, whether this call sent it).
 
@@ -158,9 +220,11 @@ def _message_send(*, message_id: int, now: datetime | None = None) -> tuple[Outb
         return message, False
 
     try:
-        subject, text = _render_message(message)
-        _deliver(message, subject, text)
-    except Exception as exc:  # any failure to render or deliver is recorded on the row and retried
+        reason = _cancel_reason(message)
+        if not reason:
+            subject, text = _render_message(message)
+            _deliver(message, subject, text)
+    except Exception as exc:  # any failure to check, render or deliver is recorded on the row and retried
         error = f"{type(exc).__name__}: {exc}"[:MAX_ERROR_LENGTH]
         logger.warning("Outbox message %s attempt %s failed: %s", message.pk, message.attempts, error)
         if message.attempts >= settings.NOTIFY_MAX_ATTEMPTS:
@@ -168,6 +232,14 @@ def _message_send(*, message_id: int, now: datetime | None = None) -> tuple[Outb
         else:
             retry_at = _earliest_send_time(message.audience, claimed_at + _retry_delay(message.attempts))
             mine.update(status=Status.PENDING, claimed_at=None, last_error=error, next_attempt_at=retry_at)
+        message.refresh_from_db()
+        return message, False
+
+    if reason:
+        # Overtaken by events (the installment was paid): never sent, and not counted as an attempt.
+        mine.update(
+            status=Status.CANCELLED, claimed_at=None, attempts=F("attempts") - 1, last_error=reason[:MAX_ERROR_LENGTH]
+        )
         message.refresh_from_db()
         return message, False
 

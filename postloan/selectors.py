@@ -1,14 +1,53 @@
 """Reads for the post-loan pages: branch-scoped, joined up front so a page costs the same whatever its rows."""
 
-from django.db.models import F, Prefetch, Q, QuerySet
+from datetime import date, timedelta
+
+from django.db.models import (
+    Case,
+    Count,
+    DecimalField,
+    F,
+    IntegerField,
+    Max,
+    Min,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    When,
+)
+from django.db.models import Value as V
+from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 
 from accounts.models import User
 from accounts.permissions import scope
 
-from .models import Allocation, Contract, Installment, Loan, LoanEvent, Repayment
+from .models import (
+    OPEN_LOAN_STATUSES,
+    Allocation,
+    Bucket,
+    ClassificationChange,
+    Contract,
+    ContractStatus,
+    Disbursement,
+    DisbursementStatus,
+    Installment,
+    InstallmentStatus,
+    Loan,
+    LoanEvent,
+    LoanStatus,
+    PenaltyAccrual,
+    Repayment,
+    ScheduleVersion,
+)
+from .models.base import ZERO
 
 LIST_RELATED = ("borrower", "branch", "officer")
+# The product's name on the loan list and page comes from the application the contract was drawn from.
+PRODUCT_RELATED = "contract__application__product"
 
 
 def loans_for(user: User) -> QuerySet[Loan]:
@@ -21,15 +60,42 @@ def contracts_for(user: User) -> QuerySet[Contract]:
     return scope(Contract.objects.all(), user)
 
 
-def loan_list(*, user: User, mine: bool = False, status: str = "", bucket: str = "", query: str = "") -> QuerySet[Loan]:
-    """The filtered loan list, most overdue first, then by next due date."""
-    queryset = loans_for(user).select_related(*LIST_RELATED)
+def loan_list(
+    *,
+    user: User,
+    mine: bool = False,
+    status: str = "",
+    bucket: str = "",
+    query: str = "",
+    classification: str = "",
+    branch_id: int | None = None,
+    officer_id: int | None = None,
+    due_within_days: int | None = None,
+    today: date | None = None,
+) -> QuerySet[Loan]:
+    """The filtered loan list, most overdue first, then by next due date.
+
+    `due_within_days` keeps open loans with a payment due from `today` to `today + days`.
+    """
+    queryset = loans_for(user).select_related(*LIST_RELATED, PRODUCT_RELATED)
     if mine:
         queryset = queryset.filter(officer=user)
     if status:
         queryset = queryset.filter(status=status)
     if bucket:
         queryset = queryset.filter(bucket=bucket)
+    if classification:
+        queryset = queryset.filter(classification=classification)
+    if branch_id:
+        queryset = queryset.filter(branch_id=branch_id)
+    if officer_id:
+        queryset = queryset.filter(officer_id=officer_id)
+    if due_within_days is not None and today is not None:
+        queryset = queryset.filter(
+            status__in=OPEN_LOAN_STATUSES,
+            next_due_date__gte=today,
+            next_due_date__lte=today + timedelta(days=due_within_days),
+        )
     query = query.strip()
     if query:
         queryset = queryset.filter(
@@ -55,14 +121,159 @@ def loan_detail(user: User, pk: int) -> Loan:
     )
     events = LoanEvent.objects.select_related("actor").order_by("-created_at", "-pk")
     queryset = loans_for(user).select_related(
-        *LIST_RELATED, "contract", "contract__disbursement", "contract__prepared_by", "contract__confirmed_by"
+        *LIST_RELATED,
+        "contract",
+        "contract__disbursement",
+        "contract__prepared_by",
+        "contract__confirmed_by",
+        PRODUCT_RELATED,
     )
     return get_object_or_404(
         queryset.prefetch_related(
             Prefetch("installments", queryset=installments, to_attr="schedule"),
             Prefetch("repayments", queryset=repayments, to_attr="repayment_list"),
             Prefetch("events", queryset=events, to_attr="timeline"),
-            "schedule_versions",
+            Prefetch("schedule_versions", queryset=ScheduleVersion.objects.select_related("created_by")),
+            Prefetch(
+                "classification_changes",
+                queryset=ClassificationChange.objects.select_related("by").order_by("-created_at", "-pk"),
+                to_attr="classification_history",
+            ),
+        ),
+        pk=pk,
+    )
+
+
+def loan_status_counts(queryset: QuerySet[Loan]) -> dict[str, int]:
+    """Count per loan status in one aggregate query."""
+    rows = queryset.order_by().values("status").annotate(n=Count("pk"))
+    return {row["status"]: row["n"] for row in rows}
+
+
+def penalty_summary(loan: Loan) -> list[dict]:
+    """Penalty accruals per installment, in one aggregate query: days, first and last day, amount."""
+    return list(
+        PenaltyAccrual.objects.filter(loan=loan)
+        .order_by()
+        .values("installment_id", "installment__number", "installment__due_date", "installment__version__version")
+        .annotate(days=Count("pk"), first=Min("accrual_date"), last=Max("accrual_date"), amount=Sum("amount"))
+        .order_by("installment__version__version", "installment__due_date", "installment__number")
+    )
+
+
+def schedule_version(loan: Loan, version: int) -> tuple[ScheduleVersion, list[Installment]]:
+    """One schedule version of a loan with its installments; 404 when the loan has no such version."""
+    found = get_object_or_404(ScheduleVersion.objects.select_related("created_by"), loan=loan, version=version)
+    return found, list(found.installments.order_by("due_date", "number"))
+
+
+# --- overdue ------------------------------------------------------------------------------------------------------
+def _overdue_amount_expression():
+    # What is owed on an installment: principal + interest (less waived) + penalty, less what was paid.
+    return (
+        F("principal_due")
+        - F("principal_paid")
+        + F("interest_due")
+        - F("interest_waived")
+        - F("interest_paid")
+        + F("penalty_accrued")
+        - F("penalty_paid")
+    )
+
+
+def _overdue_installments(today: date) -> QuerySet[Installment]:
+    """Unpaid installments of the schedule in force that fell due before today."""
+    return Installment.objects.filter(version__version=F("loan__current_version"), due_date__lt=today).exclude(
+        status=InstallmentStatus.PAID
+    )
+
+
+def overdue_list(*, user: User, today: date, bucket: str = "") -> QuerySet[Loan]:
+    """Open overdue loans of the user's scope, by bucket (1–30 first), oldest DPD first within each; each loan has
+    `overdue_amount`, what fell due before today and is unpaid (penalty included)."""
+    rank = Case(
+        *[When(bucket=value, then=V(index)) for index, value in enumerate(Bucket.values)],
+        default=V(len(Bucket.values)),
+        output_field=IntegerField(),
+    )
+    owed = (
+        _overdue_installments(today)
+        .filter(loan=OuterRef("pk"))
+        .order_by()
+        .values("loan")
+        .annotate(total=Sum(_overdue_amount_expression()))
+        .values("total")
+    )
+    queryset = (
+        loans_for(user)
+        .filter(status=LoanStatus.OVERDUE)
+        .select_related(*LIST_RELATED)
+        .annotate(
+            bucket_rank=rank,
+            overdue_amount=Coalesce(
+                Subquery(owed, output_field=DecimalField(max_digits=18, decimal_places=2)), V(ZERO)
+            ),
+        )
+    )
+    if bucket:
+        queryset = queryset.filter(bucket=bucket)
+    return queryset.order_by("bucket_rank", "-dpd", "pk")
+
+
+def overdue_summary(*, user: User, today: date) -> list[dict]:
+    """Per bucket, in one aggregate query: how many overdue loans and the sum of what they owe that is past due."""
+    loans = loans_for(user).filter(status=LoanStatus.OVERDUE).values("pk")
+    rows = (
+        _overdue_installments(today)
+        .filter(loan__in=loans)
+        .order_by()
+        .values("loan__bucket")
+        .annotate(loans=Count("loan", distinct=True), amount=Sum(_overdue_amount_expression()))
+    )
+    found = {row["loan__bucket"]: row for row in rows}
+    return [
+        {"bucket": value, "label": label, "loans": found[value]["loans"], "amount": found[value]["amount"]}
+        for value, label in Bucket.choices
+        if value in found
+    ]
+
+
+# --- confirmations ------------------------------------------------------------------------------------------------
+def contracts_waiting(user: User) -> QuerySet[Contract]:
+    """Prepared contracts of the user's scope, oldest first, waiting for a second person to confirm them."""
+    return (
+        contracts_for(user)
+        .filter(status=ContractStatus.PREPARED)
+        .select_related("borrower", "branch", "officer", "prepared_by")
+        .order_by("prepared_at", "pk")
+    )
+
+
+def disbursements_waiting(user: User) -> QuerySet[Disbursement]:
+    """Prepared disbursements of the user's scope, oldest first, waiting for a second person to confirm them."""
+    return (
+        scope(Disbursement.objects.all(), user, branch_field="contract__branch")
+        .filter(status=DisbursementStatus.PREPARED)
+        .select_related("contract", "contract__borrower", "contract__branch", "prepared_by")
+        .order_by("prepared_at", "pk")
+    )
+
+
+def contract_detail(user: User, pk: int) -> Contract:
+    """One contract with its parties' people, its disbursement and loan; 404 outside the user's scope."""
+    return get_object_or_404(
+        contracts_for(user).select_related(
+            "borrower",
+            "branch",
+            "officer",
+            "prepared_by",
+            "confirmed_by",
+            "application",
+            "application__product",
+            "disbursement",
+            "disbursement__prepared_by",
+            "disbursement__confirmed_by",
+            "loan",
         ),
         pk=pk,
     )

@@ -178,6 +178,18 @@ PERIODIC_TASKS = {
         "crontab": {"minute": "20", "hour": "0"},
         "queue": "sweeps",
     },
+    # Hourly, so a missed run is caught up within the hour; today's reminders wait for 08:00 (quiet hours).
+    "postloan: repayment reminders": {
+        "task": "postloan.tasks.sweep_reminders",
+        "crontab": {"minute": "5"},
+        "queue": "sweeps",
+    },
+    # After midnight, so the business date is the new day; it also runs the approvals' expiry (harmless twice).
+    "postloan: daily overdue and classification sweep": {
+        "task": "postloan.tasks.sweep_daily",
+        "crontab": {"minute": "30", "hour": "0"},
+        "queue": "sweeps",
+    },
 }
 
 # --- Authentication -------------------------------------------------------------------------------------------------
@@ -271,6 +283,11 @@ SMS_SIGNATURE = env("SMS_SIGNATURE", default="【LoanTrack】")
 NOTIFY_QUIET_START_HOUR = env.int("NOTIFY_QUIET_START_HOUR", default=21)
 NOTIFY_QUIET_END_HOUR = env.int("NOTIFY_QUIET_END_HOUR", default=8)
 NOTIFY_MAX_ATTEMPTS = env.int("NOTIFY_MAX_ATTEMPTS", default=5)
+# Per message template, a callable that returns why a queued message is no longer wanted (or ""): checked just
+# before sending, the message is cancelled instead.
+NOTIFY_CANCEL_CHECKS = {"repayment_reminder": "postloan.reminders.reminder_cancel_reason"}
+# Repayment reminders: days from each unpaid installment's due date (negative: before it).
+REPAYMENT_REMINDER_OFFSETS = (-7, -3, -1, 0, 1, 3, 7)
 
 # Public address used in links inside emails and SMS.
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")

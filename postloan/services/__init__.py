@@ -5,6 +5,12 @@ no longer allows it; a message for the user) or ValidationError (bad input; mess
 """
 
 from ..models import TransitionError
+from .classification import (
+    classification_approve,
+    classification_clear,
+    classification_propose,
+    classification_reject,
+)
 from .common import loan_refresh_summary
 from .contracts import contract_confirm, contract_prepare, disbursement_confirm, disbursement_prepare
 from .payoff import PayoffQuote, payoff_post, payoff_quote
@@ -15,12 +21,28 @@ from .repayments import (
     repayment_preview,
     repayment_reverse,
 )
+from .restructuring import (
+    RestructuringPreview,
+    restructuring_approve,
+    restructuring_preview,
+    restructuring_reject,
+    restructuring_request,
+    restructuring_risk_approve,
+    restructuring_withdraw,
+)
+from .sweep import SweepResult, sweep_daily
 
 __all__ = [
     "OVERPAYMENT_CREDIT",
     "OVERPAYMENT_REFUSE",
     "PayoffQuote",
+    "RestructuringPreview",
+    "SweepResult",
     "TransitionError",
+    "classification_approve",
+    "classification_clear",
+    "classification_propose",
+    "classification_reject",
     "contract_confirm",
     "contract_prepare",
     "disbursement_confirm",
@@ -31,4 +53,11 @@ __all__ = [
     "repayment_post",
     "repayment_preview",
     "repayment_reverse",
+    "restructuring_approve",
+    "restructuring_preview",
+    "restructuring_reject",
+    "restructuring_request",
+    "restructuring_risk_approve",
+    "restructuring_withdraw",
+    "sweep_daily",
 ]

@@ -1,7 +1,8 @@
 """Helpers shared by the post-loan services: access, input cleaning, timeline events and the loan summary."""
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Max, Sum
@@ -69,10 +70,44 @@ def clean_text(value: str | None, field: str, message: str, max_length: int | No
     return text
 
 
+def build_loan_event(loan: Loan, *, kind: str, by: User | None, note: str = "", **data) -> LoanEvent:
+    """A timeline row, not yet saved (the daily sweep writes them in bulk); Decimals and dates become strings."""
+    clean = {key: str(value) if isinstance(value, Decimal | date) else value for key, value in data.items()}
+    return LoanEvent(loan=loan, kind=kind, actor=by, note=note, data=clean)
+
+
 def loan_event(loan: Loan, *, kind: str, by: User | None, note: str = "", **data) -> LoanEvent:
     """Add a timeline row; Decimals and dates in `data` are stored as strings."""
-    clean = {key: str(value) if isinstance(value, Decimal | date) else value for key, value in data.items()}
-    return LoanEvent.objects.create(loan=loan, kind=kind, actor=by, note=note, data=clean)
+    event = build_loan_event(loan, kind=kind, by=by, note=note, **data)
+    event.save()
+    return event
+
+
+class PastDue(NamedTuple):
+    """What an open loan's status, days past due, aging bucket and overdue date are on a day."""
+
+    status: str
+    dpd: int
+    bucket: str
+    overdue_since: date | None
+
+
+def past_due_state(
+    *, status: str, overdue_since: date | None, oldest_unpaid_due: date | None, today: date, mark_overdue: bool
+) -> PastDue:
+    """The one rule for an open loan's past-due columns, shared by `loan_refresh_summary` and the daily sweep.
+
+    DPD is today − the due date of the oldest installment not fully paid, when that date has passed. A loan with
+    nothing past due is active with DPD 0. Only the sweep (`mark_overdue=True`) turns an active loan overdue: the
+    episode starts on the first day past due of its oldest unpaid installment. An overdue loan keeps its date.
+    """
+    past_due = oldest_unpaid_due is not None and oldest_unpaid_due < today
+    if past_due and (status == LoanStatus.OVERDUE or mark_overdue):
+        dpd = (today - oldest_unpaid_due).days
+        if status != LoanStatus.OVERDUE or overdue_since is None:
+            overdue_since = oldest_unpaid_due + timedelta(days=1)
+        return PastDue(LoanStatus.OVERDUE, dpd, bucket_for_dpd(dpd), overdue_since)
+    return PastDue(LoanStatus.ACTIVE, 0, Bucket.CURRENT, None)
 
 
 def loan_refresh_summary(loan: Loan, *, by: User | None = None, today: date | None = None) -> Loan:
@@ -104,13 +139,15 @@ def loan_refresh_summary(loan: Loan, *, by: User | None = None, today: date | No
     elif oldest is not None and previous == LoanStatus.PAID_OFF:
         # A reversal took back money that had closed the loan; the sweep marks it overdue again if it is.
         loan.status, loan.paid_off_on = LoanStatus.ACTIVE, None
-    if loan.status == LoanStatus.OVERDUE:
-        if oldest.due_date < today:
-            loan.dpd = (today - oldest.due_date).days
-            loan.bucket = bucket_for_dpd(loan.dpd)
-        else:
-            loan.status = LoanStatus.ACTIVE
-    if loan.status in (LoanStatus.ACTIVE, LoanStatus.PAID_OFF):
+    if loan.status in OPEN_LOAN_STATUSES:
+        loan.status, loan.dpd, loan.bucket, loan.overdue_since = past_due_state(
+            status=loan.status,
+            overdue_since=loan.overdue_since,
+            oldest_unpaid_due=oldest.due_date,
+            today=today,
+            mark_overdue=False,
+        )
+    elif loan.status == LoanStatus.PAID_OFF:
         loan.dpd, loan.bucket, loan.overdue_since = 0, Bucket.CURRENT, None
 
     loan._history_user = by

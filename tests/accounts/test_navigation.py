@@ -10,11 +10,11 @@ pytestmark = pytest.mark.django_db
 
 # The menu entries each role sees, in menu order, written out rather than read from accounts.navigation.MENU.
 MENU_LINKS = {
-    Role.OFFICER: ["/applications/"],
+    Role.OFFICER: ["/applications/", "/loans/", "/loans/overdue/"],
     Role.REVIEWER: ["/applications/review/"],
-    Role.APPROVER: ["/applications/approvals/"],
-    Role.RISK_OFFICER: ["/followups/warnings/"],
-    Role.MANAGER: ["/dashboard/"],
+    Role.APPROVER: ["/applications/approvals/", "/loans/confirmations/"],
+    Role.RISK_OFFICER: ["/followups/warnings/", "/loans/", "/loans/overdue/"],
+    Role.MANAGER: ["/dashboard/", "/loans/", "/loans/overdue/", "/loans/confirmations/"],
     Role.ADMIN: ["/notifications/outbox/", "/admin/"],
     Role.BORROWER: ["/portal/"],
 }
@@ -62,7 +62,13 @@ def test_it_shows_a_person_with_two_roles_both_menus_in_menu_order(client, make_
 
     content = client.get("/dashboard/").content.decode()
 
-    assert menu(content) == ["/applications/approvals/", "/dashboard/"]
+    assert menu(content) == [
+        "/applications/approvals/",
+        "/loans/confirmations/",
+        "/dashboard/",
+        "/loans/",
+        "/loans/overdue/",
+    ]
 
 
 @pytest.mark.parametrize(

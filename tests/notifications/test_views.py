@@ -96,7 +96,7 @@ def test_it_counts_messages_by_status_in_the_heading(client, administrator):
     response = client.get(OUTBOX_URL)
 
     counts = {value: count for value, _label, count in response.context["status_counts"]}
-    assert counts == {"pending": 0, "sending": 0, "sent": 2, "failed": 1}
+    assert counts == {"pending": 0, "sending": 0, "sent": 2, "failed": 1, "cancelled": 0}
     assert response.context["total_count"] == 3
 
 

@@ -5,29 +5,9 @@ from decimal import Decimal
 import pytest
 from django.utils import translation
 
-from accounts.permissions import ACTION_ROLES
 from accounts.roles import Role
 from core.schedules import ScheduleMethod
 from tests.applications.factories import make_product
-
-# The actions the post-loan services check. Until they are in accounts.permissions.ACTION_ROLES the tests add them
-# here; once they are, the real definitions are used unchanged.
-POSTLOAN_ACTIONS = {
-    "contract.prepare": frozenset({Role.OFFICER}),
-    "disbursement.prepare": frozenset({Role.OFFICER}),
-    "contract.confirm": frozenset({Role.MANAGER, Role.APPROVER}),
-    "disbursement.confirm": frozenset({Role.MANAGER, Role.APPROVER}),
-    "repayment.post": frozenset({Role.OFFICER}),
-    "repayment.reverse": frozenset({Role.MANAGER, Role.RISK_OFFICER}),
-    "loan.view": frozenset({Role.OFFICER, Role.REVIEWER, Role.APPROVER, Role.RISK_OFFICER, Role.MANAGER}),
-}
-
-
-@pytest.fixture(autouse=True)
-def _postloan_actions(monkeypatch):
-    for action, roles in POSTLOAN_ACTIONS.items():
-        if action not in ACTION_ROLES:
-            monkeypatch.setitem(ACTION_ROLES, action, roles)
 
 
 @pytest.fixture(autouse=True)

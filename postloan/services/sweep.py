@@ -1,0 +1,376 @@
+"""The daily overdue and classification sweep (DESIGN.md §3, §4, §8), run by Celery beat at 00:30 Asia/Shanghai.
+
+For every open loan (active or overdue), on the business date:
+1. penalty interest (罚息) on each overdue installment's unpaid principal, one `PenaltyAccrual` row per installment and
+   day, caught up from the day after `Loan.penalty_accrued_through` (or after the due date) through the business date;
+2. days past due, aging bucket and status (`past_due_state`, the rule `loan_refresh_summary` also uses): an active
+   loan with something past due becomes overdue, an overdue one with nothing past due becomes active;
+3. the classification floor, and the manual classification in force (`sweep_classification`);
+4. `loan_became_overdue` after commit, once per overdue episode: the episode is the active → overdue change made
+   under the loan's row lock and recorded on the timeline (kind overdue) in the same commit, so a rerun, which finds
+   the loan already overdue, sends nothing. (A worker killed in the instant between the commit and the send loses
+   that one signal: the timeline row stays, and followups can reconcile from it.);
+and then the expiry of approvals not contracted within 30 days (`applications_expire`).
+
+Caught-up days: when runs were missed, every missed day accrues on the installment's unpaid principal as it is now,
+at the loan's penalty rate as it is now (a repayment made in between is not replayed). An installment whose principal
+is paid accrues nothing, even for missed days before it was paid. Each day's amount is rounded once (`round_money`);
+a day whose amount rounds to zero writes no row.
+
+Set-based and safe to rerun: loans are taken in chunks by primary key; each chunk reads its installments, writes its
+accruals, installments, loans, classification changes and timeline rows with one bulk query each, and commits on its
+own. A worker killed mid-run loses nothing committed; a rerun finds those loans already swept through the business
+date (nothing to accrue, nothing changes) and finishes the rest.
+
+Locking, two layers:
+- a PostgreSQL session advisory lock around the whole run, so a second sweep (a retried task, a manual run) waits
+  and then finds nothing to do, instead of both sweeps working the same chunks at once;
+- `SELECT … FOR UPDATE` (waiting, not `skip_locked`) on each chunk's loan rows: the same lock repayments, payoffs,
+  reversals and classification decisions take, so the sweep never works from a loan half-changed by a posting, and
+  correctness does not rest on the advisory lock alone (e.g. a dropped connection). `skip_locked` would silently
+  leave a loan being paid at 00:30 unswept for the day.
+"""
+
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from functools import partial
+
+from django.db import connection, transaction
+from django.db.models import F, Model, Sum
+from django.utils import timezone
+
+from applications.services import applications_expire
+from core.dates import local_today
+from core.money import round_money
+
+from ..models import (
+    OPEN_LOAN_STATUSES,
+    ClassificationChange,
+    ClassificationSource,
+    Installment,
+    InstallmentStatus,
+    Loan,
+    LoanEvent,
+    LoanStatus,
+    PenaltyAccrual,
+)
+from ..signals import loan_became_overdue
+from .classification import classification_floor, sweep_classification
+from .common import build_loan_event, past_due_state
+
+logger = logging.getLogger(__name__)
+
+SWEEP_CHUNK_SIZE = 500
+DAY_COUNT = Decimal(360)  # penalty interest: actual days over a 360-day year (DESIGN.md §3)
+ONE_DAY = timedelta(days=1)
+# pg_advisory_lock key of this sweep (any bigint no other code uses): "PLSWEEP1" in ASCII.
+ADVISORY_LOCK_KEY = 0x504C535745455031
+_BULK_BATCH = 2000
+
+# The loan columns the sweep may change.
+_SWEPT_FIELDS = [
+    "status",
+    "dpd",
+    "bucket",
+    "overdue_since",
+    "next_due_date",
+    "next_due_amount",
+    "classification",
+    "penalty_accrued_through",
+]
+
+
+@dataclass
+class SweepResult:
+    """What one run did; a rerun on the same business date reports zeros except `loans_examined`."""
+
+    business_date: date
+    loans_examined: int = 0
+    accruals_written: int = 0
+    newly_overdue: int = 0
+    cured: int = 0
+    classification_changes: int = 0
+    expired_applications: int = 0
+    chunks: int = 0
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict:
+        data = asdict(self)
+        data["business_date"] = self.business_date.isoformat()
+        return data
+
+
+@contextmanager
+def _sweep_lock() -> Iterator[None]:
+    """Serialise whole sweeps on PostgreSQL: a second one waits here until the first has finished."""
+    if connection.vendor != "postgresql":
+        yield  # SQLite serialises writers anyway; the chunks' row locks keep the rest right
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s)", [ADVISORY_LOCK_KEY])
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [ADVISORY_LOCK_KEY])
+
+
+def sweep_daily(*, business_date: date | None = None, chunk_size: int = SWEEP_CHUNK_SIZE) -> SweepResult:
+    """Accrue penalty, age and classify every open loan on `business_date` (default: today in Shanghai), then expire
+    stale approvals. Idempotent; call it outside a transaction so that each chunk commits on its own."""
+    business_date = business_date or local_today()
+    result = SweepResult(business_date=business_date)
+    started = time.monotonic()
+    with _sweep_lock():
+        last_pk = 0
+        while True:
+            with transaction.atomic():
+                # A loan paid off while we waited for its lock drops out (PostgreSQL rechecks the WHERE), so a short
+                # chunk does not mean the end: only an empty one does.
+                loans = list(
+                    Loan.objects.select_for_update()
+                    .filter(status__in=OPEN_LOAN_STATUSES, pk__gt=last_pk)
+                    .order_by("pk")[:chunk_size]
+                )
+                if not loans:
+                    break
+                _sweep_chunk(loans, business_date=business_date, result=result)
+            result.chunks += 1
+            last_pk = loans[-1].pk
+        result.expired_applications = applications_expire()
+    result.seconds = round(time.monotonic() - started, 3)
+    logger.info(
+        "Daily sweep for %s: %s loans examined in %s chunks, %s penalty accruals written, %s newly overdue, "
+        "%s cured, %s classification changes, %s approvals expired, %.3f s",
+        business_date,
+        result.loans_examined,
+        result.chunks,
+        result.accruals_written,
+        result.newly_overdue,
+        result.cured,
+        result.classification_changes,
+        result.expired_applications,
+        result.seconds,
+    )
+    return result
+
+
+def _sweep_chunk(loans: list[Loan], *, business_date: date, result: SweepResult) -> None:
+    """Sweep one chunk of locked loans with a fixed number of queries, whatever its size."""
+    result.loans_examined += len(loans)
+    # A loan already swept for a later day is left alone: the sweep never moves a loan back in time.
+    loans = [
+        loan for loan in loans if loan.penalty_accrued_through is None or loan.penalty_accrued_through <= business_date
+    ]
+    by_id = {loan.pk: loan for loan in loans}
+    # The current version's installments due before the business date and not fully paid: the only ones the sweep
+    # can change (uses installment_unpaid_idx).
+    past_due: dict[int, list[Installment]] = defaultdict(list)
+    for item in (
+        Installment.objects.filter(
+            loan_id__in=list(by_id), due_date__lt=business_date, version__version=F("loan__current_version")
+        )
+        .exclude(status=InstallmentStatus.PAID)
+        .order_by("loan_id", "due_date", "number")
+    ):
+        if item.outstanding > 0:
+            past_due[item.loan_id].append(item)
+
+    _accrue_penalty(by_id, past_due, business_date=business_date, result=result)
+
+    now = timezone.now()
+    changed: list[Loan] = []
+    moved: list[Loan] = []  # status or class changed: these get a history row
+    changes: list[ClassificationChange] = []
+    events: list[LoanEvent] = []
+    episodes: list[tuple[int, date]] = []
+    for loan in loans:
+        before = [getattr(loan, name) for name in _SWEPT_FIELDS]
+        previous_status, previous_class = loan.status, loan.classification
+        items = past_due.get(loan.pk, [])
+        oldest = items[0] if items else None
+        loan.status, loan.dpd, loan.bucket, loan.overdue_since = past_due_state(
+            status=loan.status,
+            overdue_since=loan.overdue_since,
+            oldest_unpaid_due=oldest.due_date if oldest else None,
+            today=business_date,
+            mark_overdue=True,
+        )
+        if oldest is not None:
+            # The oldest unpaid installment is past due: what is owed on it now includes today's penalty.
+            loan.next_due_date, loan.next_due_amount = oldest.due_date, oldest.outstanding
+        loan.penalty_accrued_through = business_date
+
+        if loan.status != previous_status:
+            if loan.status == LoanStatus.OVERDUE:
+                result.newly_overdue += 1
+                episodes.append((loan.pk, loan.overdue_since))
+                events.append(
+                    build_loan_event(
+                        loan,
+                        kind=LoanEvent.Kind.OVERDUE,
+                        by=None,
+                        overdue_since=loan.overdue_since,
+                        dpd=loan.dpd,
+                        business_date=business_date,
+                    )
+                )
+            else:
+                result.cured += 1
+                events.append(
+                    build_loan_event(
+                        loan, kind=LoanEvent.Kind.CURED, by=None, from_status=previous_status, to_status=loan.status
+                    )
+                )
+
+        floor = classification_floor(
+            dpd=loan.dpd, restructured=loan.restructured, observation_until=loan.observation_until, on=business_date
+        )
+        decision = sweep_classification(current=previous_class, manual=loan.manual_classification, floor=floor)
+        if decision is not None:
+            loan.classification, reason = decision
+            changes.append(
+                ClassificationChange(
+                    loan=loan,
+                    from_class=previous_class,
+                    to_class=loan.classification,
+                    source=ClassificationSource.SWEEP,
+                    reason=reason,
+                    dpd=loan.dpd,
+                    business_date=business_date,
+                    by=None,
+                )
+            )
+            events.append(
+                build_loan_event(
+                    loan,
+                    kind=LoanEvent.Kind.CLASSIFICATION,
+                    by=None,
+                    note=reason,
+                    source=ClassificationSource.SWEEP,
+                    from_class=previous_class,
+                    to_class=loan.classification,
+                    dpd=loan.dpd,
+                    business_date=business_date,
+                )
+            )
+
+        if [getattr(loan, name) for name in _SWEPT_FIELDS] != before:
+            loan.updated_at = now
+            changed.append(loan)
+        if loan.status != previous_status or loan.classification != previous_class:
+            moved.append(loan)
+
+    if changed:
+        _bulk_set(Loan, changed, [*_SWEPT_FIELDS, "updated_at"])
+    if moved:
+        Loan.history.bulk_history_create(moved, update=True)
+    if changes:
+        ClassificationChange.objects.bulk_create(changes)
+        result.classification_changes += len(changes)
+    if events:
+        LoanEvent.objects.bulk_create(events)
+    if episodes:
+        transaction.on_commit(partial(_announce_overdue, episodes))
+
+
+def _accrue_penalty(
+    by_id: dict[int, Loan], past_due: dict[int, list[Installment]], *, business_date: date, result: SweepResult
+) -> None:
+    """Write the missing days of penalty of the chunk's past-due installments and set their `penalty_accrued`."""
+    rows: list[PenaltyAccrual] = []
+    for loan_id, items in past_due.items():
+        loan = by_id[loan_id]
+        for item in items:
+            principal = item.principal_outstanding
+            amount = round_money(principal * loan.penalty_rate / 100 / DAY_COUNT)
+            if principal <= 0 or amount <= 0:
+                continue
+            day = item.due_date + ONE_DAY
+            if loan.penalty_accrued_through is not None:
+                day = max(day, loan.penalty_accrued_through + ONE_DAY)
+            while day <= business_date:
+                rows.append(
+                    PenaltyAccrual(
+                        loan=loan,
+                        installment=item,
+                        accrual_date=day,
+                        overdue_principal=principal,
+                        penalty_rate=loan.penalty_rate,
+                        amount=amount,
+                    )
+                )
+                day += ONE_DAY
+    if not rows:
+        return
+    # A day already written is neither written nor counted twice; ignore_conflicts is the last word.
+    installment_ids = {row.installment_id for row in rows}
+    existing = set(
+        PenaltyAccrual.objects.filter(
+            installment_id__in=installment_ids, accrual_date__gte=min(row.accrual_date for row in rows)
+        ).values_list("installment_id", "accrual_date")
+    )
+    rows = [row for row in rows if (row.installment_id, row.accrual_date) not in existing]
+    if not rows:
+        return
+    PenaltyAccrual.objects.bulk_create(rows, batch_size=_BULK_BATCH, ignore_conflicts=True)
+    result.accruals_written += len(rows)
+    totals = dict(
+        PenaltyAccrual.objects.filter(installment_id__in={row.installment_id for row in rows})
+        .values("installment")
+        .annotate(total=Sum("amount"))
+        .values_list("installment", "total")
+    )
+    updated = []
+    for items in past_due.values():
+        for item in items:
+            if item.pk in totals and item.penalty_accrued != totals[item.pk]:
+                item.penalty_accrued = totals[item.pk]
+                updated.append(item)
+    if updated:
+        _bulk_set(Installment, updated, ["penalty_accrued"])
+
+
+def _bulk_set(model: type[Model], objs: list[Model], fields: list[str]) -> None:
+    """Write the in-memory values of `fields` of many rows in one statement.
+
+    On PostgreSQL an `UPDATE … FROM (VALUES …)`: Django's bulk_update builds a CASE WHEN per field and row, which
+    costs seconds of Python for a few thousand loans (measured: 13 of 15 s of a 2,000-loan sweep).
+    """
+    if connection.vendor != "postgresql":
+        model.objects.bulk_update(objs, fields)
+        return
+    quote = connection.ops.quote_name
+    pk = model._meta.pk
+    columns = [model._meta.get_field(name) for name in fields]
+    casts = ", ".join(f"%s::{field.db_type(connection)}" for field in [pk, *columns])
+    names = ", ".join(quote(field.column) for field in [pk, *columns])
+    assignments = ", ".join(f"{quote(field.column)} = v.{quote(field.column)}" for field in columns)
+    for start in range(0, len(objs), _BULK_BATCH):
+        batch = objs[start : start + _BULK_BATCH]
+        params = [
+            field.get_db_prep_save(getattr(obj, field.attname), connection) for obj in batch for field in [pk, *columns]
+        ]
+        rows = ", ".join([f"({casts})"] * len(batch))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {quote(model._meta.db_table)} AS t SET {assignments} "
+                f"FROM (VALUES {rows}) AS v({names}) WHERE t.{quote(pk.column)} = v.{quote(pk.column)}",
+                params,
+            )
+
+
+def _announce_overdue(episodes: list[tuple[int, date]]) -> None:
+    """After commit: tell the apps above (followups) about each new overdue episode; a failing receiver is logged."""
+    for loan_id, overdue_since in episodes:
+        for receiver, response in loan_became_overdue.send_robust(
+            sender=Loan, loan_id=loan_id, overdue_since=overdue_since
+        ):
+            if isinstance(response, Exception):
+                logger.error("loan_became_overdue receiver %r failed for loan %s", receiver, loan_id, exc_info=response)

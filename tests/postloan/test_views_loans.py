@@ -1,0 +1,288 @@
+"""The loan pages: the list and its filters, the loan's page and its tabs, schedule versions, the print view, the
+overdue list; who may see them (403 for a role without the function, 404 for another branch)."""
+
+import re
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from accounts.models import User
+from accounts.roles import Role
+from postloan.models import ClassificationChange, Installment, Loan, PenaltyAccrual
+from tests.applications.factories import RESIDENT_IDS
+
+from .factories import disbursed_loan, on, post
+
+pytestmark = pytest.mark.django_db
+
+LIST_URL = reverse("postloan:list")
+OVERDUE_URL = reverse("postloan:overdue")
+
+
+@pytest.fixture(autouse=True)
+def _english(staff):
+    User.objects.update(preferred_language="en")
+
+
+@pytest.fixture
+def loan(staff, product):
+    return disbursed_loan(staff)
+
+
+def rows(response) -> list[str]:
+    return [loan.number for loan in response.context["page_obj"]]
+
+
+def text(response) -> str:
+    return " ".join(re.sub(r"<[^>]+>", " ", response.content.decode()).split())
+
+
+def make_overdue(loan: Loan, *, dpd: int, bucket: str) -> None:
+    Loan.objects.filter(pk=loan.pk).update(status="overdue", overdue_since=date(2026, 2, 11), dpd=dpd, bucket=bucket)
+
+
+# --- the list -----------------------------------------------------------------------------------------------------
+def test_it_lists_an_officers_own_loans_with_their_columns(client, staff, loan):
+    client.force_login(staff["officer"])
+
+    with on(date(2026, 1, 20)):
+        response = client.get(LIST_URL)
+
+    assert response.status_code == 200
+    assert rows(response) == [loan.number]
+    page = text(response)
+    assert "My loans (1)" in page
+    for shown in (loan.number, "李明", "Personal consumer loan", "¥120,000.00", "2026-02-10", "¥10,600.00", "Normal"):
+        assert shown in page
+    assert "138****8000" in page and "13800138000" not in page
+
+
+def test_it_shows_a_colleagues_loans_only_when_the_officer_asks_for_the_branch(client, staff, loan):
+    client.force_login(staff["officer2"])
+
+    assert rows(client.get(LIST_URL)) == []
+    assert rows(client.get(LIST_URL, {"show": "branch"})) == [loan.number]
+    assert rows(client.get(LIST_URL, {"officer": staff["officer"].pk})) == [loan.number]
+
+
+def test_it_shows_a_manager_the_branch_and_never_another_branch(client, staff, loan):
+    client.force_login(staff["other_manager"])
+    assert rows(client.get(LIST_URL)) == []
+    assert "Your branch has no loans yet" in text(client.get(LIST_URL))
+
+    client.force_login(staff["manager"])
+    response = client.get(LIST_URL)
+    assert rows(response) == [loan.number]
+    assert "Loans (1)" in text(response)
+    assert "branch" not in response.context["form"].fields
+
+
+def test_it_lets_head_office_filter_by_branch(client, staff, loan, branches):
+    client.force_login(staff["hq_manager"])
+
+    assert rows(client.get(LIST_URL)) == [loan.number]
+    assert rows(client.get(LIST_URL, {"branch": branches["BJ"].pk})) == [loan.number]
+    assert rows(client.get(LIST_URL, {"branch": branches["SH"].pk})) == []
+
+
+def test_it_filters_by_status_bucket_classification_due_soon_and_search(client, staff, loan):
+    second = disbursed_loan(staff, identity=RESIDENT_IDS[1])
+    make_overdue(second, dpd=40, bucket="31_60")
+    Loan.objects.filter(pk=second.pk).update(classification="special_mention")
+    client.force_login(staff["manager"])
+
+    with on(date(2026, 2, 5)):
+        assert rows(client.get(LIST_URL, {"status": "overdue"})) == [second.number]
+        assert rows(client.get(LIST_URL, {"bucket": "31_60"})) == [second.number]
+        assert rows(client.get(LIST_URL, {"classification": "normal"})) == [loan.number]
+        assert set(rows(client.get(LIST_URL, {"due_soon": "on"}))) == {loan.number, second.number}
+    with on(date(2026, 1, 20)):
+        assert rows(client.get(LIST_URL, {"due_soon": "on"})) == []
+    assert rows(client.get(LIST_URL, {"q": loan.number})) == [loan.number]
+    assert rows(client.get(LIST_URL, {"q": "13800138000"})) == [second.number, loan.number]
+    response = client.get(LIST_URL, {"q": "nobody"})
+    assert rows(response) == []
+    assert "No loans match these filters." in text(response)
+    counts = client.get(LIST_URL).context["status_counts"]
+    assert [(value, count) for value, _label, count in counts] == [("active", 1), ("overdue", 1)]
+
+
+def test_it_refuses_the_list_to_borrowers_and_admins(client, role_users):
+    for role in (Role.BORROWER, Role.ADMIN):
+        client.force_login(role_users[role])
+        assert client.get(LIST_URL).status_code == 403
+        assert client.get(OVERDUE_URL).status_code == 403
+
+
+def test_it_tells_an_officer_without_loans_how_one_starts(client, staff):
+    client.force_login(staff["officer"])
+
+    response = client.get(LIST_URL)
+
+    assert "You have no loans yet" in text(response)
+    assert "?status=approved" in response.content.decode()
+
+
+# --- the loan's page ----------------------------------------------------------------------------------------------
+def detail_url(loan, tab: str = "") -> str:
+    url = reverse("postloan:detail", args=[loan.pk])
+    return f"{url}?tab={tab}" if tab else url
+
+
+def test_it_shows_the_summary_and_schedule_with_badges(client, staff, loan):
+    with on(date(2026, 2, 5)):
+        post(loan, "5000.00", paid_on=date(2026, 2, 5), reference="BANK-1", by=staff["officer"])
+    client.force_login(staff["officer"])
+
+    with on(date(2026, 3, 12)):
+        response = client.get(detail_url(loan))
+
+    assert response.status_code == 200
+    page = text(response)
+    assert "¥120,000.00" in page and "6.00%" in page and "9.00%" in page
+    assert "Post a repayment" in page and "Payoff (early settlement)" in page and "Print the schedule" in page
+    content = response.content.decode()
+    # Installment 1 (due 2026-02-10) is partly paid and past due on 2026-03-12: overdue; 2 is overdue; 3 not due.
+    assert re.search(r'data-testid="installment-1".*?data-state="overdue"', content, re.S)
+    assert re.search(r'data-testid="installment-3".*?data-state="not_due"', content, re.S)
+    totals = re.search(r'data-testid="schedule-totals">(.*?)</tr>', content, re.S).group(1)
+    assert "¥120,000.00" in totals and "¥5,000.00" in totals
+
+
+def test_it_marks_paid_and_partly_paid_installments(client, staff, loan):
+    with on(date(2026, 2, 5)):
+        post(loan, "10600.00", paid_on=date(2026, 2, 5), reference="BANK-1", by=staff["officer"])
+    with on(date(2026, 3, 1)):
+        post(loan, "100.00", paid_on=date(2026, 3, 1), reference="BANK-2", by=staff["officer"])
+        client.force_login(staff["manager"])
+        content = client.get(detail_url(loan)).content.decode()
+
+    assert re.search(r'data-testid="installment-1".*?data-state="paid"', content, re.S)
+    assert re.search(r'data-testid="installment-2".*?data-state="partial"', content, re.S)
+    # A manager reads the page but does not post.
+    assert "Post a repayment" not in content
+
+
+def test_it_shows_repayments_with_their_allocations_and_reversals(client, staff, loan):
+    with on(date(2026, 2, 5)):
+        first = post(loan, "600.00", paid_on=date(2026, 2, 5), reference="BANK-1", by=staff["officer"])
+        post(loan, "1000.00", paid_on=date(2026, 2, 5), reference="BANK-2", by=staff["officer"])
+        from postloan import services
+
+        services.repayment_reverse(repayment=first, by=staff["manager"], reason="退票 bounced")
+    client.force_login(staff["risk"])
+
+    response = client.get(detail_url(loan, "repayments"))
+
+    content = response.content.decode()
+    block = re.search(r'data-testid="repayment-BANK-1"(.*?)</section>', content, re.S).group(1)
+    assert "Reversed" in block and "退票 bounced" in block and "pl_manager" in block
+    block = re.search(r'data-testid="repayment-BANK-2"(.*?)</section>', content, re.S).group(1)
+    assert "#1" in block and "¥600.00" in block and "¥400.00" in block  # interest first, then principal
+    assert 'data-testid="reverse-BANK-2"' in content  # the risk officer may reverse it
+    assert 'data-testid="reverse-BANK-1"' not in content  # already reversed
+
+
+def test_it_shows_classification_history_penalties_versions_and_timeline(client, staff, loan):
+    ClassificationChange.objects.create(
+        loan=loan,
+        from_class="normal",
+        to_class="special_mention",
+        source="sweep",
+        reason="逾期 1 天",
+        dpd=1,
+        business_date=date(2026, 2, 11),
+    )
+    first = Installment.objects.get(loan=loan, number=1)
+    for day in (11, 12):
+        PenaltyAccrual.objects.create(
+            loan=loan,
+            installment=first,
+            accrual_date=date(2026, 2, day),
+            overdue_principal=Decimal("10000.00"),
+            penalty_rate=Decimal("9.0000"),
+            amount=Decimal("2.50"),
+        )
+    client.force_login(staff["manager"])
+
+    classification = text(client.get(detail_url(loan, "classification")))
+    assert "Normal → Special mention" in classification and "逾期 1 天" in classification
+    penalties = text(client.get(detail_url(loan, "penalties")))
+    assert "#1 · 2026-02-10" in penalties and "2026-02-11 – 2026-02-12" in penalties and "¥5.00" in penalties
+    versions = client.get(detail_url(loan, "versions")).content.decode()
+    assert reverse("postloan:schedule_version", args=[loan.pk, 1]) in versions
+    timeline = text(client.get(detail_url(loan, "timeline")))
+    assert "Disbursed" in timeline and "¥120,000.00 disbursed on 2026-01-10" in timeline
+
+
+def test_it_shows_a_schedule_version_and_404s_a_missing_one(client, staff, loan):
+    client.force_login(staff["manager"])
+
+    response = client.get(reverse("postloan:schedule_version", args=[loan.pk, 1]))
+
+    assert response.status_code == 200
+    assert response.content.decode().count('data-testid="installment-') == 12
+    assert client.get(reverse("postloan:schedule_version", args=[loan.pk, 2])).status_code == 404
+
+
+def test_it_prints_the_schedule_without_the_menu(client, staff, loan):
+    client.force_login(staff["officer"])
+
+    response = client.get(reverse("postloan:schedule_print", args=[loan.pk]))
+
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert "navbar" not in content and "@media print" not in content  # the print rules are in print.css
+    assert "postloan/print.css" in content
+    assert "李明" in content and content.count('data-testid="installment-') == 12
+    totals = re.search(r'data-testid="schedule-totals">(.*?)</tr>', content, re.S).group(1)
+    assert "¥120,000.00" in totals
+
+
+@pytest.mark.parametrize(
+    "name", ["postloan:detail", "postloan:schedule_print", "postloan:repayment_post", "postloan:payoff"]
+)
+def test_it_hides_another_branchs_loan_pages(client, staff, loan, name):
+    client.force_login(staff["other_officer"])
+
+    assert client.get(reverse(name, args=[loan.pk])).status_code == 404
+
+
+def test_it_refuses_the_loans_page_to_a_borrower(client, staff, loan, role_users):
+    client.force_login(role_users[Role.BORROWER])
+
+    assert client.get(detail_url(loan)).status_code == 403
+
+
+# --- overdue ------------------------------------------------------------------------------------------------------
+def test_it_groups_overdue_loans_by_bucket_with_counts_and_sums(client, staff, loan):
+    older = disbursed_loan(staff, identity=RESIDENT_IDS[1])
+    oldest = disbursed_loan(staff, identity=RESIDENT_IDS[2])
+    make_overdue(loan, dpd=20, bucket="1_30")
+    make_overdue(older, dpd=25, bucket="1_30")
+    make_overdue(oldest, dpd=45, bucket="31_60")
+    client.force_login(staff["risk"])
+
+    with on(date(2026, 3, 12)):
+        response = client.get(OVERDUE_URL)
+
+    assert response.status_code == 200
+    # 1–30 first, oldest first within it; then 31–60.
+    assert rows(response) == [older.number, loan.number, oldest.number]
+    summary = {row["bucket"]: (row["loans"], row["amount"]) for row in response.context["summary"]}
+    # Each loan owes installments 1 and 2 (due 2026-02-10 and 2026-03-10): 10,600 + 10,550 of the 120,000 at 6 %.
+    assert summary == {"1_30": (2, Decimal("42300.00")), "31_60": (1, Decimal("21150.00"))}
+    assert "Overdue loans (3)" in text(response)
+    with on(date(2026, 3, 12)):
+        assert rows(client.get(OVERDUE_URL, {"bucket": "31_60"})) == [oldest.number]
+
+
+def test_it_says_what_happens_when_nothing_is_overdue(client, staff, loan):
+    client.force_login(staff["officer"])
+
+    response = client.get(OVERDUE_URL)
+
+    assert rows(response) == []
+    assert "No loan is overdue." in text(response)
