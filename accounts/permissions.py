@@ -45,6 +45,12 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     "restructuring.risk_approve": frozenset({Role.RISK_OFFICER}),
     "restructuring.approve": frozenset({Role.MANAGER}),
     "warning.view": frozenset({Role.RISK_OFFICER, Role.MANAGER}),
+    # Follow-ups: the officer does them, a risk officer (not the author) reviews, a manager reassigns.
+    "followup.view": STAFF_VIEWERS,
+    "followup.record": frozenset({Role.OFFICER}),
+    "followup.review": frozenset({Role.RISK_OFFICER}),
+    "followup.reassign": frozenset({Role.MANAGER}),
+    "warning.handle": frozenset({Role.RISK_OFFICER}),
     "dashboard.view": frozenset({Role.MANAGER}),
     "outbox.view": frozenset({Role.ADMIN}),
     "identity.reveal": frozenset({Role.REVIEWER, Role.APPROVER, Role.RISK_OFFICER, Role.MANAGER}),
