@@ -6,3 +6,8 @@ class FollowupsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "followups"
     verbose_name = _("Follow-ups")
+
+    def ready(self) -> None:
+        from . import receivers
+
+        receivers.connect()

@@ -11,12 +11,18 @@ from accounts.permissions import scope, sees_all_branches
 from accounts.roles import Role
 from applications.forms import apply_service_errors
 from core.dates import local_today
-from core.money import format_yuan
+from core.money import format_yuan, percent
+from core.schedules import ScheduleMethod
 
 from .models import Bucket, Classification, LoanStatus, RepaymentChannel
 from .services import OVERPAYMENT_CREDIT, OVERPAYMENT_REFUSE
+from .services.classification import class_rank
+from .services.restructuring import MAX_EXTENSION_MONTHS, MAX_GRACE_MONTHS
 
 __all__ = [
+    "ClassificationClearForm",
+    "ClassificationDecisionForm",
+    "ClassificationProposeForm",
     "ContractPrepareForm",
     "DisbursementPrepareForm",
     "LoanFilterForm",
@@ -24,6 +30,8 @@ __all__ = [
     "PayoffForm",
     "PayoffQuoteForm",
     "RepaymentForm",
+    "RestructuringDecisionForm",
+    "RestructuringForm",
     "ReversalForm",
     "apply_service_errors",
 ]
@@ -222,3 +230,119 @@ class PayoffForm(PayoffQuoteForm):
     @property
     def payment_reference(self) -> str:
         return self.cleaned_data.get("reference") or self.cleaned_data["idempotency_key"]
+
+
+# --- manual classification ----------------------------------------------------------------------------------------
+def _reason_field(label, help_text="") -> forms.CharField:
+    return forms.CharField(label=label, max_length=2000, widget=forms.Textarea(attrs={"rows": 3}), help_text=help_text)
+
+
+class ClassificationProposeForm(forms.Form):
+    proposed_class = forms.ChoiceField(label=_("Classify the loan as"), widget=forms.RadioSelect)
+    reason = _reason_field(
+        _("Why?"),
+        _("What you know about the borrower that days past due do not show yet, e.g. the business has closed."),
+    )
+
+    def __init__(self, *args, loan, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Only a worse class than the current one may be proposed (DESIGN.md §4).
+        current = class_rank(loan.classification)
+        self.fields["proposed_class"].choices = [
+            (value, label) for value, label in Classification.choices if class_rank(value) > current
+        ]
+
+
+class ClassificationDecisionForm(forms.Form):
+    note = forms.CharField(
+        label=_("Note"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Optional when you approve; say why when you reject."),
+    )
+
+
+class ClassificationClearForm(forms.Form):
+    reason = _reason_field(
+        _("Why is the manual classification cleared?"),
+        _("The loan goes back to the class its days past due set, at once."),
+    )
+
+
+# --- restructuring ------------------------------------------------------------------------------------------------
+class RestructuringForm(forms.Form):
+    extend_months = forms.IntegerField(
+        label=_("Extend the term by (months)"),
+        min_value=0,
+        max_value=MAX_EXTENSION_MONTHS,
+        initial=0,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+    )
+    new_method = forms.ChoiceField(label=_("Repayment method"), required=False)
+    grace_months = forms.IntegerField(
+        label=_("Interest-only months"),
+        min_value=0,
+        max_value=MAX_GRACE_MONTHS,
+        initial=0,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+        help_text=_("At the start of the new schedule; part of its term."),
+    )
+    new_rate = forms.DecimalField(
+        label=_("New annual rate (%)"),
+        required=False,
+        max_digits=7,
+        decimal_places=4,
+        min_value=ZERO,
+        widget=forms.NumberInput(attrs={"step": "0.0001", "inputmode": "decimal"}),
+    )
+    first_due_date = forms.DateField(
+        label=_("First due date of the new schedule"),
+        widget=_date_input(),
+        help_text=_("After today and within two months; later payments fall due monthly on this day."),
+    )
+    reason = forms.CharField(
+        label=_("Why does the borrower need a new schedule?"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def __init__(self, *args, loan, preview: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.loan = loan
+        # The preview needs the options only; the reason is asked for when the request is filed.
+        self.fields["reason"].required = not preview
+        methods = loan.contract.application.product.methods or []
+        labels = dict(ScheduleMethod.choices)
+        self.fields["new_method"].choices = [
+            ("", _("Keep %(method)s") % {"method": loan.get_method_display()}),
+            *[(value, labels[value]) for value in ScheduleMethod.values if value in methods and value != loan.method],
+        ]
+        self.fields["new_rate"].help_text = _(
+            "Blank keeps the current %(rate)s; a restructuring may only lower it."
+        ) % {"rate": percent(loan.annual_rate)}
+        if not self.is_bound:
+            today = local_today()
+            upcoming = loan.next_due_date if loan.next_due_date and loan.next_due_date > today else None
+            self.initial.setdefault("first_due_date", upcoming)
+
+    def options(self) -> dict:
+        """Keyword arguments for restructuring_preview (and, with the reason, restructuring_request)."""
+        data = self.cleaned_data
+        return {
+            "extend_months": data["extend_months"],
+            "new_method": data.get("new_method") or "",
+            "grace_months": data["grace_months"],
+            "new_rate": data.get("new_rate"),
+            "first_due_date": data["first_due_date"],
+        }
+
+
+class RestructuringDecisionForm(forms.Form):
+    note = forms.CharField(
+        label=_("Note"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Optional when you approve; say why when you reject."),
+    )

@@ -30,6 +30,7 @@ from .models import (
     Allocation,
     Bucket,
     ClassificationChange,
+    ClassificationProposal,
     Contract,
     ContractStatus,
     Disbursement,
@@ -40,7 +41,9 @@ from .models import (
     LoanEvent,
     LoanStatus,
     PenaltyAccrual,
+    ProposalStatus,
     Repayment,
+    Restructuring,
     ScheduleVersion,
 )
 from .models.base import ZERO
@@ -138,6 +141,21 @@ def loan_detail(user: User, pk: int) -> Loan:
                 "classification_changes",
                 queryset=ClassificationChange.objects.select_related("by").order_by("-created_at", "-pk"),
                 to_attr="classification_history",
+            ),
+            # The proposal waiting for a manager and the one in force; the restructuring requests, newest first.
+            Prefetch(
+                "classification_proposals",
+                queryset=ClassificationProposal.objects.filter(
+                    status__in=[ProposalStatus.PROPOSED, ProposalStatus.APPROVED]
+                ).select_related("proposed_by", "decided_by"),
+                to_attr="live_proposals",
+            ),
+            Prefetch(
+                "restructurings",
+                queryset=Restructuring.objects.select_related("requested_by", "new_version").order_by(
+                    "-requested_at", "-pk"
+                ),
+                to_attr="restructuring_list",
             ),
         ),
         pk=pk,
@@ -277,3 +295,37 @@ def contract_detail(user: User, pk: int) -> Contract:
         ),
         pk=pk,
     )
+
+
+# --- classification and restructuring -----------------------------------------------------------------------------
+def classification_proposals_waiting(user: User) -> QuerySet[ClassificationProposal]:
+    """Manual classifications of the user's scope waiting for a manager's decision, oldest first."""
+    return (
+        scope(ClassificationProposal.objects.all(), user, branch_field="loan__branch")
+        .filter(status=ProposalStatus.PROPOSED)
+        .select_related("loan", "loan__borrower", "loan__branch", "proposed_by")
+        .order_by("proposed_at", "pk")
+    )
+
+
+def restructurings_waiting(user: User, statuses: list[str]) -> QuerySet[Restructuring]:
+    """Restructuring requests of the user's scope in the given steps, oldest first."""
+    return (
+        scope(Restructuring.objects.all(), user, branch_field="loan__branch")
+        .filter(status__in=statuses)
+        .select_related("loan", "loan__borrower", "loan__branch", "requested_by", "risk_approved_by")
+        .order_by("requested_at", "pk")
+    )
+
+
+def restructuring_for_loan(loan: Loan, pk: int) -> Restructuring:
+    """One restructuring request of a loan (already checked for access) with who did what; 404 if not this loan's."""
+    restructuring = get_object_or_404(
+        Restructuring.objects.select_related(
+            "requested_by", "risk_approved_by", "approved_by", "rejected_by", "new_version"
+        ),
+        loan=loan,
+        pk=pk,
+    )
+    restructuring.loan = loan
+    return restructuring

@@ -1,76 +1,89 @@
-"""`manage.py seed_demo`: the demo branches and people, loaded as often as you like without duplicating anything."""
+"""`manage.py seed_demo`: the demo branches and people, loaded as often as you like without duplicating anything.
 
-from io import StringIO
+The module seeds once, and runs the command a second time after a demo user changed their password, inside a
+transaction rolled back at its end (tests.seeding); each test runs in a savepoint of it.
+"""
+
+from dataclasses import dataclass
 
 import pytest
-from django.apps import apps
 from django.contrib.auth.models import Group
-from django.core.management import call_command
 from django_celery_beat.models import PeriodicTask
 
 from accounts.demo import DEMO_PASSWORD
 from accounts.models import Branch, User
 from accounts.roles import Role
+from tests.seeding import module_transaction, row_counts, seed_demo
 
 pytestmark = pytest.mark.django_db
 
-PROJECT_APPS = {"core", "accounts", "notifications", "applications", "postloan", "followups", "dashboard", "portal"}
+CHANGED_PASSWORD = "Changed-Horse-43"
 
 
-def seed_demo() -> str:
-    out = StringIO()
-    call_command("seed_demo", stdout=out)
-    return out.getvalue()
+@dataclass(frozen=True)
+class Seeded:
+    output: str  # of the first run
+    counts_after_first_run: dict[str, int]
+    counts_before_second_run: dict[str, int]
+    counts_after_second_run: dict[str, int]
+    changed_password_kept: bool  # officer_bj's own password still worked after the second run
 
 
-def row_counts() -> dict[str, int]:
+def counts() -> dict[str, int]:
     """Rows in every model of the project apps (their history tables included), role groups and group memberships."""
-    models = [
-        model
-        for model in apps.get_models(include_auto_created=True)
-        if model._meta.app_label in PROJECT_APPS or model in (Group, User.groups.through)
-    ]
-    return {model._meta.label: model._default_manager.count() for model in models}
+    return row_counts(Group, User.groups.through)
 
 
-def test_it_leaves_every_table_unchanged_when_run_twice():
-    seed_demo()
-    first = row_counts()
+@pytest.fixture(scope="module")
+def seeded(django_db_setup, django_db_blocker, tmp_path_factory):
+    with module_transaction(django_db_blocker, tmp_path_factory.mktemp("media")):
+        output = seed_demo()
+        counts_after_first_run = counts()
+        officer = User.objects.get(username="officer_bj")
+        demo_password_hash = officer.password
+        officer.set_password(CHANGED_PASSWORD)
+        officer.save(update_fields=["password"])
+        counts_before_second_run = counts()
 
-    seed_demo()
+        seed_demo()
 
-    assert row_counts() == first
+        counts_after_second_run = counts()
+        officer.refresh_from_db()
+        changed_password_kept = officer.check_password(CHANGED_PASSWORD)
+        # Back to the demo password, as the first run left it, for the tests that sign in with it.
+        User.objects.filter(pk=officer.pk).update(password=demo_password_hash)
+        yield Seeded(
+            output=output,
+            counts_after_first_run=counts_after_first_run,
+            counts_before_second_run=counts_before_second_run,
+            counts_after_second_run=counts_after_second_run,
+            changed_password_kept=changed_password_kept,
+        )
+
+
+def test_it_leaves_every_table_unchanged_when_run_twice(seeded):
+    first = seeded.counts_after_first_run
+
+    assert seeded.counts_after_second_run == seeded.counts_before_second_run
     assert "accounts.HistoricalUser" in first
     assert first["accounts.HistoricalUser"] >= 21
     assert first["accounts.User_groups"] == 21
 
 
-def test_it_does_not_overwrite_a_demo_users_new_password():
-    seed_demo()
-    officer = User.objects.get(username="officer_bj")
-    officer.set_password("Changed-Horse-43")
-    officer.save(update_fields=["password"])
-
-    seed_demo()
-
-    officer.refresh_from_db()
-    assert officer.check_password("Changed-Horse-43")
+def test_it_does_not_overwrite_a_demo_users_new_password(seeded):
+    assert seeded.changed_password_kept
 
 
-def test_it_puts_the_demo_password_in_its_output():
-    assert DEMO_PASSWORD in seed_demo()
+def test_it_puts_the_demo_password_in_its_output(seeded):
+    assert DEMO_PASSWORD in seeded.output
 
 
-def test_it_creates_three_branches_with_hq_as_the_only_head_office():
-    seed_demo()
-
+def test_it_creates_three_branches_with_hq_as_the_only_head_office(seeded):
     assert set(Branch.objects.values_list("code", flat=True)) == {"HQ", "BJ", "SH"}
     assert list(Branch.objects.filter(is_head_office=True).values_list("code", flat=True)) == ["HQ"]
 
 
-def test_it_creates_one_user_per_role_per_branch_each_in_exactly_one_role_group():
-    seed_demo()
-
+def test_it_creates_one_user_per_role_per_branch_each_in_exactly_one_role_group(seeded):
     users = User.objects.prefetch_related("groups")
     assert users.count() == 21
     for user in users:
@@ -81,26 +94,20 @@ def test_it_creates_one_user_per_role_per_branch_each_in_exactly_one_role_group(
         assert User.objects.filter(groups__name=role).count() == 3, role
 
 
-def test_it_lets_every_demo_user_sign_in_with_the_demo_password():
-    seed_demo()
-
+def test_it_lets_every_demo_user_sign_in_with_the_demo_password(seeded):
     users = list(User.objects.all())
     assert len(users) == 21
     assert all(user.is_active and user.check_password(DEMO_PASSWORD) for user in users)
 
 
-def test_it_signs_a_demo_officer_in_through_the_sign_in_page(client):
-    seed_demo()
-
+def test_it_signs_a_demo_officer_in_through_the_sign_in_page(seeded, client):
     response = client.post("/login/", {"username": "officer_bj", "password": DEMO_PASSWORD}, follow=True)
 
     assert response.redirect_chain[-1] == ("/applications/", 302)
     assert response.status_code == 200
 
 
-def test_it_keeps_borrowers_out_of_branches_and_gives_only_admins_the_django_admin():
-    seed_demo()
-
+def test_it_keeps_borrowers_out_of_branches_and_gives_only_admins_the_django_admin(seeded):
     assert not User.objects.filter(groups__name=Role.BORROWER, branch__isnull=False).exists()
     assert not User.objects.exclude(groups__name=Role.BORROWER).filter(branch__isnull=True).exists()
     assert set(User.objects.filter(is_staff=True).values_list("username", flat=True)) == {

@@ -1,55 +1,58 @@
-"""`manage.py seed_demo` loads products, borrowers and applications in every status, and a second run adds nothing."""
+"""`manage.py seed_demo` loads products, borrowers and applications in every status, and a second run adds nothing.
 
-from io import StringIO
+The module seeds twice inside a transaction rolled back at its end (tests.seeding); each test runs in a savepoint of it.
+"""
+
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from django.apps import apps
-from django.core.management import call_command
 from django.utils import timezone
 
 from accounts.models import Branch
 from applications import demo
 from applications.models import Application, ApplicationEvent, ApplicationStatus, Material, Product, Review
 from core.identity import validate_mobile, validate_resident_id, validate_uscc
+from tests.seeding import module_transaction, row_counts, seed_demo
 
 pytestmark = pytest.mark.django_db
 
-PROJECT_APPS = {"core", "accounts", "notifications", "applications", "postloan", "followups", "dashboard", "portal"}
 # Statuses the pre-loan demo covers; contracted and disbursed belong to postloan's demo.
 PRE_LOAN_STATUSES = set(ApplicationStatus.values) - {ApplicationStatus.CONTRACTED, ApplicationStatus.DISBURSED}
 
 
-@pytest.fixture(autouse=True)
-def _media_in_tmp(settings, tmp_path):
-    settings.MEDIA_ROOT = str(tmp_path / "media")
+@dataclass(frozen=True)
+class Seeded:
+    output: str  # of the first run
+    media_root: str  # MEDIA_ROOT while seeding
+    counts_after_first_run: dict[str, int]
+    counts_after_second_run: dict[str, int]
 
 
-def seed_demo() -> str:
-    out = StringIO()
-    call_command("seed_demo", stdout=out)
-    return out.getvalue()
+@pytest.fixture(scope="module")
+def seeded(django_db_setup, django_db_blocker, tmp_path_factory):
+    media_root = tmp_path_factory.mktemp("media")
+    with module_transaction(django_db_blocker, media_root):
+        output = seed_demo()
+        counts_after_first_run = row_counts()
+        seed_demo()
+        yield Seeded(
+            output=output,
+            media_root=str(media_root),
+            counts_after_first_run=counts_after_first_run,
+            counts_after_second_run=row_counts(),
+        )
 
 
-def row_counts() -> dict[str, int]:
-    models = [model for model in apps.get_models(include_auto_created=True) if model._meta.app_label in PROJECT_APPS]
-    return {model._meta.label: model._default_manager.count() for model in models}
+def test_it_leaves_every_table_unchanged_when_run_twice(seeded):
+    first = seeded.counts_after_first_run
 
-
-def test_it_leaves_every_table_unchanged_when_run_twice():
-    output = seed_demo()
-    first = row_counts()
-
-    seed_demo()
-
-    assert row_counts() == first
+    assert seeded.counts_after_second_run == first
     assert first["applications.Application"] >= 55
-    assert "applications:" in output
+    assert "applications:" in seeded.output
 
 
-def test_it_covers_every_pre_loan_status_product_and_branch():
-    seed_demo()
-
+def test_it_covers_every_pre_loan_status_product_and_branch(seeded):
     statuses = set(Application.objects.values_list("status", flat=True))
     assert statuses >= PRE_LOAN_STATUSES, PRE_LOAN_STATUSES - statuses
     assert Application.objects.count() >= 55
@@ -65,9 +68,7 @@ def test_it_covers_every_pre_loan_status_product_and_branch():
     }
 
 
-def test_it_builds_real_timelines_through_the_services():
-    seed_demo()
-
+def test_it_builds_real_timelines_through_the_services(seeded):
     approved = Application.objects.filter(status=ApplicationStatus.APPROVED)
     assert approved.exists()
     for application in approved:
@@ -89,17 +90,15 @@ def test_it_builds_real_timelines_through_the_services():
     assert all(application.expires_at < timezone.now() for application in expired)
 
 
-def test_it_puts_some_applications_past_their_review_target_and_above_approvers_limits():
-    seed_demo()
-
+def test_it_puts_some_applications_past_their_review_target_and_above_approvers_limits(seeded):
     waiting = Application.objects.filter(status__in=["submitted", "initial_review", "secondary_review"])
     assert any(application.sla_breached for application in waiting)
     assert not all(application.sla_breached for application in waiting)
     assert waiting.filter(status="secondary_review", amount__gt=500_000).exists()
 
 
-def test_it_stores_uploaded_files_under_media_root(settings):
-    seed_demo()
+def test_it_stores_uploaded_files_under_media_root(seeded, settings):
+    settings.MEDIA_ROOT = seeded.media_root  # each test otherwise gets its own (tests/conftest.py)
 
     uploaded = Material.objects.exclude(file="")
     assert uploaded.count() > 100

@@ -139,6 +139,8 @@ else:
         "data_folder_out": str(CELERY_QUEUE_DIR),
         "processed_folder": str(VAR_DIR / "celery" / "processed"),
         "store_processed": False,
+        # Exchange bindings; without this kombu writes a `control/` folder into the working directory.
+        "control_folder": str(VAR_DIR / "celery" / "control"),
     }
 
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -188,6 +190,23 @@ PERIODIC_TASKS = {
     "postloan: daily overdue and classification sweep": {
         "task": "postloan.tasks.sweep_daily",
         "crontab": {"minute": "30", "hour": "0"},
+        "queue": "sweeps",
+    },
+    # After the overdue sweep (00:30), so it also catches an overdue episode whose overdue call was lost.
+    "followups: plan missing follow-ups": {
+        "task": "followups.tasks.sweep_missing_followups",
+        "crontab": {"minute": "0", "hour": "1"},
+        "queue": "sweeps",
+    },
+    # Business days only (the service skips the others); once per officer and day, so a rerun sends nothing.
+    "followups: officers' morning digest": {
+        "task": "followups.tasks.sweep_digest",
+        "crontab": {"minute": "30", "hour": "8"},
+        "queue": "sweeps",
+    },
+    "followups: escalate follow-ups more than 3 days late": {
+        "task": "followups.tasks.sweep_late_followups",
+        "crontab": {"minute": "35", "hour": "8"},
         "queue": "sweeps",
     },
 }

@@ -18,6 +18,7 @@ from ..forms import LoanFilterForm, OverdueFilterForm
 from ..models import Installment, InstallmentStatus, Loan, LoanEvent, LoanStatus
 from ..models.base import ZERO
 from .common import PAGE_SIZE, get_loan_for_user
+from .risk import risk_context
 
 TABS = (
     ("schedule", gettext_lazy("Schedule")),
@@ -154,6 +155,7 @@ def loan_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "versions": list(loan.schedule_versions.all()),
         "events": [(event, _event_details(event)) for event in loan.timeline],
         "penalties": selectors.penalty_summary(loan) if tab == "penalties" else [],
+        **risk_context(user, loan),
     }
     return render(request, "postloan/loan_detail.html", context)
 

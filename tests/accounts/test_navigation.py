@@ -13,8 +13,15 @@ MENU_LINKS = {
     Role.OFFICER: ["/applications/", "/loans/", "/loans/overdue/"],
     Role.REVIEWER: ["/applications/review/"],
     Role.APPROVER: ["/applications/approvals/", "/loans/confirmations/"],
-    Role.RISK_OFFICER: ["/followups/warnings/", "/loans/", "/loans/overdue/"],
-    Role.MANAGER: ["/dashboard/", "/loans/", "/loans/overdue/", "/loans/confirmations/"],
+    Role.RISK_OFFICER: ["/followups/warnings/", "/loans/", "/loans/overdue/", "/loans/restructurings/"],
+    Role.MANAGER: [
+        "/dashboard/",
+        "/loans/",
+        "/loans/overdue/",
+        "/loans/confirmations/",
+        "/loans/classification-approvals/",
+        "/loans/restructurings/",
+    ],
     Role.ADMIN: ["/notifications/outbox/", "/admin/"],
     Role.BORROWER: ["/portal/"],
 }
@@ -68,6 +75,8 @@ def test_it_shows_a_person_with_two_roles_both_menus_in_menu_order(client, make_
         "/dashboard/",
         "/loans/",
         "/loans/overdue/",
+        "/loans/classification-approvals/",
+        "/loans/restructurings/",
     ]
 
 

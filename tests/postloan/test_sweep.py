@@ -479,6 +479,12 @@ def test_a_sweep_killed_mid_run_and_run_again_ends_as_one_clean_run(template, ca
     try:
         with admin.cursor() as cursor:
             cursor.execute(f'DROP DATABASE IF EXISTS "{copy_name}"')
+            # Threads of earlier tests in this worker may have left idle sessions on the test database; a template
+            # copy needs none, and they hold nothing this test needs.
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                [name],
+            )
             cursor.execute(f'CREATE DATABASE "{copy_name}" TEMPLATE "{name}"')
         main, clean = _connect(name), _connect(copy_name)
         links += [main, clean]
