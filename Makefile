@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 PORT ?= 8000
+# Two workers (the machine has two cores); a test file stays on one worker so its module-scoped setup runs once.
+PYTEST_ARGS ?= -n 2 --dist loadfile
 
 .PHONY: help install install-test run web migrate seed test test-fast browser-deps lint format check messages ci clean
 

@@ -15,7 +15,12 @@ from core.money import format_yuan, percent
 from core.schedules import ScheduleMethod
 
 from .models import Bucket, Classification, LoanStatus, RepaymentChannel
-from .services import OVERPAYMENT_CREDIT, OVERPAYMENT_REFUSE
+from .services import (
+    OVERPAYMENT_CREDIT,
+    OVERPAYMENT_REDUCE_INSTALLMENT,
+    OVERPAYMENT_REFUSE,
+    OVERPAYMENT_SHORTEN_TERM,
+)
 from .services.classification import class_rank
 from .services.restructuring import MAX_EXTENSION_MONTHS, MAX_GRACE_MONTHS
 
@@ -182,8 +187,10 @@ class RepaymentForm(forms.Form):
     overpayment = forms.ChoiceField(
         label=_("If the amount is more than what is payable now"),
         choices=[
-            (OVERPAYMENT_CREDIT, _("Keep the rest as credit for the next installments")),
-            (OVERPAYMENT_REFUSE, _("Refuse the payment")),
+            (OVERPAYMENT_CREDIT, _("Keep the rest as credit for the next installment")),
+            (OVERPAYMENT_REDUCE_INSTALLMENT, _("Prepay principal: lower installments")),
+            (OVERPAYMENT_SHORTEN_TERM, _("Prepay principal: shorter term")),
+            (OVERPAYMENT_REFUSE, _("Refuse more than is due")),
         ],
         initial=OVERPAYMENT_CREDIT,
         widget=forms.RadioSelect,

@@ -157,9 +157,24 @@ def loan_detail(user: User, pk: int) -> Loan:
                 ),
                 to_attr="restructuring_list",
             ),
+            # The Follow-ups section (followups app, reached through the reverse relations: no import of it here).
+            Prefetch(
+                "followups",
+                queryset=_related_model("followups").objects.select_related("officer").order_by("due_on", "pk"),
+                to_attr="followup_list",
+            ),
+            Prefetch(
+                "warnings",
+                queryset=_related_model("warnings").objects.exclude(status="resolved").order_by("opened_at", "pk"),
+                to_attr="open_warning_list",
+            ),
         ),
         pk=pk,
     )
+
+
+def _related_model(name: str):
+    return Loan._meta.get_field(name).related_model
 
 
 def loan_status_counts(queryset: QuerySet[Loan]) -> dict[str, int]:

@@ -12,6 +12,7 @@ loan_disbursed = Signal()
 # followups schedules one overdue_call per episode.
 loan_became_overdue = Signal()
 
-# Sent when a restructuring is approved and a new schedule version is in force, with loan_id and version.
+# Sent when a new schedule version is in force (a restructuring approved, or a prepayment that lowered the installments
+# or shortened the term), with loan_id and version.
 # followups re-dates its pre_maturity follow-up.
 loan_rescheduled = Signal()

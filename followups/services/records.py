@@ -24,7 +24,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, Validatio
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import F
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -60,8 +60,6 @@ LOST_CONTACT_AFTER = 3
 REASONABLE_HOURS = (time(8, 0), time(21, 0))
 QUESTIONNAIRE_VALID_DAYS = 7
 QUESTIONNAIRE_TEMPLATE = "followup_questionnaire"
-# Where the borrower answers, until the pages work names the route `followups:questionnaire_answer`.
-DEFAULT_QUESTIONNAIRE_PATH = "/followups/questionnaire/{token}/"
 MAX_TEXT = 4000
 MAX_ANSWER_TEXT = 2000
 # Long dates as borrowers read them: 2026年3月15日, or 15 March 2026 in English (as the repayment reminders).
@@ -392,6 +390,24 @@ def followup_attempt_log(
     return attempt
 
 
+# --- reassignment -------------------------------------------------------------------------------------------------
+def followup_reassign(*, followup: FollowUp, by: User, officer: User) -> FollowUp:
+    """The branch manager hands an open (planned or returned) follow-up to another officer of the same branch."""
+    require(by, "followup.reassign")
+    _require_in_scope(by, followup)
+    if officer.pk == followup.officer_id:
+        raise ValidationError({"officer": _("This follow-up is already assigned to %(name)s.") % {"name": officer}})
+    if not (officer.is_active and can(officer, "followup.record") and officer.branch_id == followup.branch_id):
+        raise ValidationError({"officer": _("Choose an active loan officer of the follow-up's branch.")})
+    _refuse_unless(followup, OPEN_FOLLOWUP_STATUSES)
+    with transaction.atomic():
+        current = _lock(followup)
+        _refuse_unless(current, OPEN_FOLLOWUP_STATUSES)
+        _changed(current, by, current.status, officer=officer)
+    followup.officer, followup.officer_id = officer, officer.pk
+    return current
+
+
 # --- review and amendments ----------------------------------------------------------------------------------------
 def followup_review(*, followup: FollowUp, by: User, decision: str, note: str = "") -> FollowUp:
     """A risk officer who did not write the record approves it (it is final from then on) or returns it with a note
@@ -476,13 +492,8 @@ def followup_photo_add(*, followup: FollowUp, by: User, upload: UploadedFile, ca
 
 # --- online questionnaire -----------------------------------------------------------------------------------------
 def questionnaire_link(token: str) -> str:
-    """The borrower's link to a questionnaire: SITE_URL plus the route `followups:questionnaire_answer` once the pages
-    name it, until then settings.FOLLOWUP_QUESTIONNAIRE_PATH ("/followups/questionnaire/{token}/" by default)."""
-    try:
-        path = reverse("followups:questionnaire_answer", args=[token])
-    except NoReverseMatch:
-        path = getattr(settings, "FOLLOWUP_QUESTIONNAIRE_PATH", DEFAULT_QUESTIONNAIRE_PATH).format(token=token)
-    return f"{settings.SITE_URL.rstrip('/')}{path}"
+    """The borrower's link to a questionnaire: SITE_URL plus the answer page (no sign-in; the token is the key)."""
+    return f"{settings.SITE_URL.rstrip('/')}{reverse('followups:questionnaire_answer', args=[token])}"
 
 
 def _borrower_language(borrower) -> str:

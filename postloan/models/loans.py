@@ -176,10 +176,12 @@ class Loan(TimeStampedModel):
 class ScheduleReason(models.TextChoices):
     DISBURSEMENT = "disbursement", _("Disbursement")
     RESTRUCTURING = "restructuring", _("Restructuring")
+    PREPAYMENT = "prepayment", _("Prepayment")
 
 
 class ScheduleVersion(models.Model):
-    """One repayment schedule of a loan: version 1 at disbursement, one more per approved restructuring."""
+    """One repayment schedule of a loan: version 1 at disbursement, one more per approved restructuring or
+    principal prepayment."""
 
     Reason = ScheduleReason
 

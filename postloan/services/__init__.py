@@ -14,10 +14,12 @@ from .classification import (
 from .common import loan_refresh_summary
 from .contracts import contract_confirm, contract_prepare, disbursement_confirm, disbursement_prepare
 from .payoff import PayoffQuote, payoff_post, payoff_quote
+from .prepayment import OVERPAYMENT_REDUCE_INSTALLMENT, OVERPAYMENT_SHORTEN_TERM, PrepaymentPlan
 from .repayments import (
     OVERPAYMENT_CREDIT,
     OVERPAYMENT_REFUSE,
     repayment_post,
+    repayment_prepayment_preview,
     repayment_preview,
     repayment_reverse,
 )
@@ -34,8 +36,11 @@ from .sweep import SweepResult, sweep_daily
 
 __all__ = [
     "OVERPAYMENT_CREDIT",
+    "OVERPAYMENT_REDUCE_INSTALLMENT",
     "OVERPAYMENT_REFUSE",
+    "OVERPAYMENT_SHORTEN_TERM",
     "PayoffQuote",
+    "PrepaymentPlan",
     "RestructuringPreview",
     "SweepResult",
     "TransitionError",
@@ -51,6 +56,7 @@ __all__ = [
     "payoff_post",
     "payoff_quote",
     "repayment_post",
+    "repayment_prepayment_preview",
     "repayment_preview",
     "repayment_reverse",
     "restructuring_approve",

@@ -2,15 +2,16 @@
 
 - Allocation: oldest installment first, penalty → interest → principal (`postloan.allocation.allocate`). A regular
   repayment reaches what is due before today plus the current period's installment (`payable_installments`); the
-  loan's credit balance is used first, and what is left over is kept as credit (or refused, on request). Once a
-  payoff stands on the loan, every installment is payable.
+  loan's credit balance is used first, and what is left over is kept as credit, refused, or prepays principal into
+  a new schedule version (`prepayment`), as the officer chooses. Once a payoff stands on the loan, every installment
+  is payable.
 - Every posting, reversal and payoff locks the loan row first, so the work on one loan is serialised; the unique
   reference makes a repeated posting return the first repayment instead of recording a second.
 - A reversal never deletes: it retires the active allocations (`is_active=False`) and re-applies every repayment that
   still stands, in (paid_on, posted_at, pk) order, as a new generation of rows.
 """
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -31,6 +32,7 @@ from ..models import (
     Repayment,
     RepaymentKind,
     RepaymentReversal,
+    ScheduleVersion,
     TransitionError,
 )
 from ..models.base import ZERO, record_history
@@ -47,9 +49,18 @@ from .ledger import (
     save_repayment,
     standing_payoff,
 )
+from .prepayment import (
+    OVERPAYMENT_REDUCE_INSTALLMENT,
+    OVERPAYMENT_SHORTEN_TERM,
+    PREPAYMENT_OPTIONS,
+    PrepaymentPlan,
+    prepayment_plan,
+)
+from .schedule_versions import schedule_version_create
 
 OVERPAYMENT_CREDIT = "credit"  # keep what is left over as the loan's credit balance (挂账)
 OVERPAYMENT_REFUSE = "refuse"  # refuse a payment larger than what is payable now
+OVERPAYMENT_OPTIONS = (OVERPAYMENT_CREDIT, OVERPAYMENT_REFUSE, OVERPAYMENT_REDUCE_INSTALLMENT, OVERPAYMENT_SHORTEN_TERM)
 
 
 def repayment_preview(*, loan: Loan, amount, paid_on: date) -> AllocationPlan:
@@ -62,6 +73,30 @@ def repayment_preview(*, loan: Loan, amount, paid_on: date) -> AllocationPlan:
     clean_paid_on(loan, paid_on)
     ledger = Ledger(loan, today=local_today())
     return ledger.plan(credit_balance(loan) + amount, everything=standing_payoff(loan) is not None)
+
+
+def _prepayment(loan: Loan, ledger: Ledger, plan: AllocationPlan, overpayment: str) -> PrepaymentPlan | None:
+    if overpayment not in PREPAYMENT_OPTIONS or plan.leftover <= 0:
+        return None
+    return prepayment_plan(
+        option=overpayment,
+        method=loan.method,
+        annual_rate=loan.annual_rate,
+        installments=[item.as_state() for item in ledger.installments],
+        today=ledger.today,
+        leftover=plan.leftover,
+    )
+
+
+def repayment_prepayment_preview(*, loan: Loan, amount, paid_on: date, overpayment: str) -> PrepaymentPlan | None:
+    """The new schedule a prepayment option would put in force (None when nothing is left over to prepay, or for
+    the other options); nothing is written. A refused prepayment is a ValidationError on `overpayment`."""
+    amount = clean_amount(amount)
+    require_open(loan)
+    clean_paid_on(loan, paid_on)
+    ledger = Ledger(loan, today=local_today())
+    plan = ledger.plan(credit_balance(loan) + amount, everything=standing_payoff(loan) is not None)
+    return _prepayment(loan, ledger, plan, overpayment)
 
 
 def repayment_post(
@@ -77,15 +112,17 @@ def repayment_post(
     """Post money received: allocate it, update the installments and the loan, and record it on the timeline.
 
     Idempotent: a reference already posted on this loan for this amount returns that repayment and records nothing.
-    `overpayment="refuse"` refuses an amount larger than what is payable now instead of keeping the rest as credit.
+    `overpayment="refuse"` refuses an amount larger than what is payable now instead of keeping the rest as credit;
+    `"reduce_installment"` and `"shorten_term"` prepay principal with it and put a new schedule version in force
+    (`loan_rescheduled` is sent after commit).
     """
     require(by, "repayment.post")
     require_in_scope(by, loan, _("This loan belongs to another branch."))
     amount = clean_amount(amount)
     reference = clean_reference(reference)
     clean_channel(channel)
-    if overpayment not in (OVERPAYMENT_CREDIT, OVERPAYMENT_REFUSE):
-        raise ValueError(f"overpayment must be {OVERPAYMENT_CREDIT!r} or {OVERPAYMENT_REFUSE!r}, not {overpayment!r}")
+    if overpayment not in OVERPAYMENT_OPTIONS:
+        raise ValueError(f"overpayment must be one of {OVERPAYMENT_OPTIONS!r}, not {overpayment!r}")
     kind = RepaymentKind.REGULAR
     with transaction.atomic():
         existing = existing_repayment(reference, loan=loan, kind=kind, amount=amount)
@@ -109,6 +146,10 @@ def repayment_post(
                     % {"payable": format_yuan(plan.allocated - credit), "extra": format_yuan(plan.leftover)}
                 }
             )
+        prepayment = _prepayment(locked, ledger, plan, overpayment)
+        if prepayment is not None:
+            # The leftover goes to principal of the later installments instead of the credit balance.
+            plan = AllocationPlan(amount=plan.amount, lines=plan.lines + prepayment.lines, leftover=ZERO)
         repayment = Repayment(
             loan=locked, reference=reference, amount=amount, paid_on=paid_on, channel=channel, kind=kind, posted_by=by
         )
@@ -130,10 +171,59 @@ def repayment_post(
             interest=plan.interest,
             principal=plan.principal,
             to_credit=plan.leftover - credit,
+            **({"prepaid": prepayment.principal} if prepayment is not None else {}),
         )
+        if prepayment is not None:
+            _put_prepayment_in_force(locked, prepayment, repayment=repayment, by=by)
         loan_refresh_summary(locked, by=by, today=today)
     loan.refresh_from_db()
     return repayment
+
+
+def _put_prepayment_in_force(loan: Loan, prepayment: PrepaymentPlan, *, repayment: Repayment, by: User) -> None:
+    """Schedule version N+1 from the prepayment plan, and its line on the timeline."""
+    previous = {"version": loan.current_version, "maturity": loan.maturity_date, "term": loan.term_months}
+    if prepayment.option == OVERPAYMENT_REDUCE_INSTALLMENT:
+        note = _("%(principal)s of principal prepaid: the installments go down from %(old)s to %(new)s.") % {
+            "principal": format_yuan(prepayment.principal),
+            "old": format_yuan(prepayment.old_payment),
+            "new": format_yuan(prepayment.new_payment),
+        }
+    else:
+        note = _("%(principal)s of principal prepaid: the loan now matures on %(new)s instead of %(old)s.") % {
+            "principal": format_yuan(prepayment.principal),
+            "old": prepayment.old_maturity.isoformat(),
+            "new": prepayment.new_maturity.isoformat(),
+        }
+    version = schedule_version_create(
+        loan=loan,
+        rows=prepayment.new_rows,
+        reason=ScheduleVersion.Reason.PREPAYMENT,
+        by=by,
+        note=note,
+        # The version starts after the repayment that made it, even on a clock that stands still: a reversal
+        # recomputes only the repayments posted since the version in force started.
+        created_at=max(timezone.now(), repayment.posted_at + timedelta(microseconds=1)),
+    )
+    loan_event(
+        loan,
+        kind=LoanEvent.Kind.NOTE,
+        by=by,
+        note=note,
+        event="prepayment",
+        option=prepayment.option,
+        repayment=repayment.pk,
+        reference=repayment.reference,
+        principal=prepayment.principal,
+        version=version.version,
+        from_version=previous["version"],
+        from_maturity=previous["maturity"],
+        maturity=loan.maturity_date,
+        from_term_months=previous["term"],
+        term_months=loan.term_months,
+        old_payment=prepayment.old_payment,
+        new_payment=prepayment.new_payment,
+    )
 
 
 # --- reversal -----------------------------------------------------------------------------------------------------
@@ -191,7 +281,10 @@ def repayment_reverse(*, repayment: Repayment, by: User, reason: str) -> Repayme
         version = loan.schedule_versions.get(version=loan.current_version)
         if repayment.posted_at < version.created_at:
             raise TransitionError(
-                _("This repayment predates the schedule in force (version %(version)s); it cannot be reversed.")
+                _(
+                    "This repayment predates the schedule in force (version %(version)s); it cannot be reversed. "
+                    "A restructuring can correct the schedule instead."
+                )
                 % {"version": version.version}
             )
         updated = Repayment.objects.filter(pk=repayment.pk, is_reversed=False).update(is_reversed=True)

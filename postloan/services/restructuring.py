@@ -4,8 +4,7 @@ schedule version that the final approval puts in force.
 The new schedule repays the principal still owed on the current version (overdue principal included) from
 `first_due_date`, over the months left to the current maturity plus `extend_months`, at the new rate and method if
 given; `grace_months` interest-only months at its start are part of that term. Paid installments, their allocations
-and the old version's rows stay as they are: every reader of the schedule (the ledger, the loan summary, payoff,
-the loan page) reads `loan.current_version` only, so moving it to N+1 is what supersedes the old unpaid rows.
+and the old version's rows stay as they are (`schedule_versions.schedule_version_create` puts N+1 in force).
 
 Overdue interest and penalty are never capitalised: everything but principal that fell due up to today must be paid
 before the preview is shown or the request approved (both refuse until then). Capitalising would lend the borrower
@@ -24,11 +23,9 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Max
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from simple_history.utils import bulk_create_with_history
 
 from accounts.models import User
 from accounts.permissions import can, require
@@ -49,9 +46,9 @@ from ..models import (
     TransitionError,
 )
 from ..models.base import ZERO, record_history
-from ..signals import loan_rescheduled
 from .common import clean_text, loan_event, loan_refresh_summary, require_in_scope
 from .ledger import lock_loan
+from .schedule_versions import months_to_maturity, schedule_version_create
 
 # A term extension beyond five years is a new loan, not a restructuring.
 MAX_EXTENSION_MONTHS = 60
@@ -171,8 +168,7 @@ def _clean_method(loan: Loan, value: str, errors: dict) -> str:
 
 def _remaining_months(first_due_date: date, maturity: date) -> int:
     """Calendar months from the new first due date to the current maturity, both counted; at least one."""
-    between = (maturity.year * 12 + maturity.month) - (first_due_date.year * 12 + first_due_date.month)
-    return max(between + 1, 1)
+    return months_to_maturity(first_due_date, maturity)
 
 
 def _clean_options(
@@ -551,33 +547,6 @@ def restructuring_approve(*, restructuring: Restructuring, by: User, note: str =
         )
         if not updated:
             raise _lost_race()
-        number = (loan.schedule_versions.aggregate(last=Max("version"))["last"] or 0) + 1
-        version = ScheduleVersion.objects.create(
-            loan=loan, version=number, reason=ScheduleVersion.Reason.RESTRUCTURING, note=current.reason, created_by=by
-        )
-        bulk_create_with_history(
-            [
-                Installment(
-                    loan=loan,
-                    version=version,
-                    number=row.number,
-                    due_date=row.due_date,
-                    principal_due=row.principal,
-                    interest_due=row.interest,
-                    # A zero-amount row (an interest-only month at a zero rate) is settled from the start.
-                    status=InstallmentStatus.PAID if row.total == 0 else InstallmentStatus.PENDING,
-                    paid_on=row.due_date if row.total == 0 else None,
-                )
-                for row in preview.new_rows
-            ],
-            Installment,
-            default_user=by,
-        )
-        Restructuring.objects.filter(pk=current.pk).update(new_version=version)
-        current.status, current.approved_by, current.approved_at = RestructuringStatus.APPROVED, by, now
-        current.decision_note, current.new_version = decision_note, version
-        record_history(current, by)
-
         previous = {
             "version": loan.current_version,
             "maturity": loan.maturity_date,
@@ -585,28 +554,23 @@ def restructuring_approve(*, restructuring: Restructuring, by: User, note: str =
             "method": loan.method,
             "rate": loan.annual_rate,
         }
-        first_due = loan.contract.first_due_date
-        loan.current_version = number
         loan.restructured = True
         loan.observation_until = add_months(today, OBSERVATION_MONTHS)
-        loan.maturity_date = preview.new_maturity
-        # The loan's term stays "months of repayments from the contract's first due date to maturity".
-        loan.term_months = _remaining_months(first_due, preview.new_maturity)
         loan.method = preview.method
         loan.annual_rate = preview.annual_rate
-        loan._history_user = by
-        loan.save(
-            update_fields=[
-                "current_version",
-                "restructured",
-                "observation_until",
-                "maturity_date",
-                "term_months",
-                "method",
-                "annual_rate",
-                "updated_at",
-            ]
+        version = schedule_version_create(
+            loan=loan,
+            rows=preview.new_rows,
+            reason=ScheduleVersion.Reason.RESTRUCTURING,
+            by=by,
+            note=current.reason,
+            also_save=["restructured", "observation_until", "method", "annual_rate"],
         )
+        number = version.version
+        Restructuring.objects.filter(pk=current.pk).update(new_version=version)
+        current.status, current.approved_by, current.approved_at = RestructuringStatus.APPROVED, by, now
+        current.decision_note, current.new_version = decision_note, version
+        record_history(current, by)
         loan_event(
             loan,
             kind=LoanEvent.Kind.RESTRUCTURED,
@@ -630,9 +594,6 @@ def restructuring_approve(*, restructuring: Restructuring, by: User, note: str =
             observation_until=loan.observation_until,
         )
         loan_refresh_summary(loan, by=by, today=today)
-        loan_id = loan.pk
-        # robust: a failing receiver is logged and must not turn a committed approval into an error page.
-        transaction.on_commit(lambda: loan_rescheduled.send(sender=Loan, loan_id=loan_id, version=number), robust=True)
     restructuring.refresh_from_db()
     return restructuring
 

@@ -151,6 +151,7 @@ def loan_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "totals": totals,
         "may_post": can(user, "repayment.post") and loan.is_open,
         "may_reverse": can(user, "repayment.reverse"),
+        "may_view_warnings": can(user, "warning.view"),
         "repayment_count": len(loan.repayment_list),
         "versions": list(loan.schedule_versions.all()),
         "events": [(event, _event_details(event)) for event in loan.timeline],

@@ -24,12 +24,16 @@ from .common import get_loan_for_user, loan_url, perform
 
 
 def _preview(loan: Loan, form: RepaymentForm):
-    """The allocation plan of the form's payment, or None with the reason on the form."""
+    """The allocation plan of the form's payment (and the new schedule of a prepayment), or None with the reason on
+    the form."""
     if not form.is_valid():
         return None
     data = form.cleaned_data
     try:
         plan = services.repayment_preview(loan=loan, amount=data["amount"], paid_on=data["paid_on"])
+        prepayment = services.repayment_prepayment_preview(
+            loan=loan, amount=data["amount"], paid_on=data["paid_on"], overpayment=data["overpayment"]
+        )
     except (ValidationError, TransitionError) as error:
         if isinstance(error, ValidationError):
             apply_service_errors(form, error)
@@ -42,6 +46,7 @@ def _preview(loan: Loan, form: RepaymentForm):
         "credit_used": min(credit, plan.allocated),
         "credit_left": plan.leftover,
         "refused": data["overpayment"] == services.OVERPAYMENT_REFUSE and plan.leftover > 0,
+        "prepayment": prepayment,
     }
 
 

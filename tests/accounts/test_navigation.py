@@ -10,10 +10,16 @@ pytestmark = pytest.mark.django_db
 
 # The menu entries each role sees, in menu order, written out rather than read from accounts.navigation.MENU.
 MENU_LINKS = {
-    Role.OFFICER: ["/applications/", "/loans/", "/loans/overdue/"],
+    Role.OFFICER: ["/applications/", "/loans/", "/loans/overdue/", "/followups/today/"],
     Role.REVIEWER: ["/applications/review/"],
     Role.APPROVER: ["/applications/approvals/", "/loans/confirmations/"],
-    Role.RISK_OFFICER: ["/followups/warnings/", "/loans/", "/loans/overdue/", "/loans/restructurings/"],
+    Role.RISK_OFFICER: [
+        "/followups/warnings/",
+        "/followups/reviews/",
+        "/loans/",
+        "/loans/overdue/",
+        "/loans/restructurings/",
+    ],
     Role.MANAGER: [
         "/dashboard/",
         "/loans/",
@@ -21,6 +27,7 @@ MENU_LINKS = {
         "/loans/confirmations/",
         "/loans/classification-approvals/",
         "/loans/restructurings/",
+        "/followups/team/",
     ],
     Role.ADMIN: ["/notifications/outbox/", "/admin/"],
     Role.BORROWER: ["/portal/"],
@@ -77,6 +84,7 @@ def test_it_shows_a_person_with_two_roles_both_menus_in_menu_order(client, make_
         "/loans/overdue/",
         "/loans/classification-approvals/",
         "/loans/restructurings/",
+        "/followups/team/",
     ]
 
 

@@ -631,11 +631,10 @@ def fresh_message(message) -> OutboxMessage:
     return OutboxMessage.objects.get(pk=message.pk)
 
 
-def test_the_link_follows_the_configured_path(staff, settings):
-    settings.SITE_URL = "https://loans.example.cn"
-    settings.FOLLOWUP_QUESTIONNAIRE_PATH = "/portal/q/{token}"
+def test_the_link_is_the_sites_answer_page(staff, settings):
+    settings.SITE_URL = "https://loans.example.cn/"
 
-    assert questionnaire_link("abc") == "https://loans.example.cn/portal/q/abc"
+    assert questionnaire_link("abc") == "https://loans.example.cn/followups/questionnaire/abc/"
 
 
 def test_the_borrowers_answers_complete_the_record(clock, staff, followup, question_sets):

@@ -1,0 +1,170 @@
+"""The officer's and the manager's follow-up worklists (issue 6).
+
+- "Today": the officer's planned follow-ups overdue, due today and in the next 7 days, and records returned for
+  correction, with their counts; a failed contact attempt is logged from the row (htmx: the row updates in place).
+- The team view: per officer counts in one aggregate query, the branch's overdue follow-ups, and reassignment.
+
+Every view checks the role (403) and loads follow-ups through the branch scope (404 outside it); the services decide
+who may do what, and their refusals come back as messages.
+"""
+
+from datetime import timedelta
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.models import User
+from accounts.permissions import action_required, scope
+from accounts.roles import Role
+from core.dates import local_today
+from postloan.views.common import PAGE_SIZE, perform
+
+from .. import selectors, services
+from ..forms import AttemptForm, ReassignForm, branch_officers
+from ..models import FollowUp, FollowUpStatus
+from .records import get_followup_for_user
+
+TODAY_LISTS = (
+    ("overdue", _lazy("Overdue")),
+    ("due_today", _lazy("Due today")),
+    ("next_7_days", _lazy("Next 7 days")),
+    ("returned", _lazy("Returned for correction")),
+)
+
+
+def _with_days_late(rows, today) -> list[FollowUp]:
+    rows = list(rows)
+    for row in rows:
+        row.days_late = max((today - row.due_on).days, 0)
+    return rows
+
+
+@require_GET
+@action_required("followup.record")
+def today(request: HttpRequest) -> HttpResponse:
+    """The officer's follow-ups to do: overdue, due today, next 7 days, returned; 25 a page per list."""
+    day = local_today()
+    found = selectors.officer_today(user=request.user, today=day)
+    # The four lists in one query (an officer's open follow-ups up to a week ahead), split here: the page costs the
+    # same whichever lists are empty.
+    combined = found["overdue"] | found["due_today"] | found["next_7_days"] | found["returned"]
+    rows = _with_days_late(combined, day)
+    status = FollowUpStatus
+    until = day + timedelta(days=selectors.UPCOMING_DAYS)
+    belongs = {
+        "overdue": lambda row: row.status == status.PLANNED and row.due_on < day,
+        "due_today": lambda row: row.status == status.PLANNED and row.due_on == day,
+        "next_7_days": lambda row: row.status == status.PLANNED and day < row.due_on <= until,
+        "returned": lambda row: row.status == status.RETURNED,
+    }
+    sections = []
+    for name, label in TODAY_LISTS:
+        listed = [row for row in rows if belongs[name](row)]
+        page = Paginator(listed, PAGE_SIZE).get_page(request.GET.get(f"{name}_page"))
+        sections.append({"name": name, "label": label, "page_obj": page, "count": found["counts"][name]})
+    return render(
+        request,
+        "followups/worklist/today.html",
+        {"sections": sections, "counts": found["counts"], "today": day, "attempt_form": AttemptForm()},
+    )
+
+
+@require_POST
+@action_required("followup.record")
+def attempt_quick(request: HttpRequest, pk: int) -> HttpResponse:
+    """Log a failed contact attempt from a row of the "today" list; with htmx, the row comes back updated."""
+    followup = get_followup_for_user(request, pk, action="followup.record")
+    form = AttemptForm(request.POST)
+    error = ""
+    if form.is_valid():
+        try:
+            services.followup_attempt_log(followup=followup, by=request.user, **form.cleaned_data)
+        except (services.TransitionError, PermissionDenied) as refused:
+            error = str(refused)
+        except ValidationError as invalid:
+            error = " ".join(invalid.messages)
+    else:
+        error = _("Choose what happened.")
+    notice = "" if error else _("Attempt logged; the follow-up moves to %(date)s.") % {"date": followup.due_on}
+    if not request.headers.get("HX-Request"):
+        if error:
+            messages.error(request, error)
+        else:
+            messages.success(request, notice)
+        return redirect("followups:today")
+    row = get_followup_for_user(request, pk, action="followup.record")
+    row.days_late = max((local_today() - row.due_on).days, 0)
+    return render(
+        request,
+        "followups/worklist/_row.html",
+        {"row": row, "attempt_form": AttemptForm(), "row_error": error, "row_notice": notice, "section": "updated"},
+    )
+
+
+# --- the manager's team view ----------------------------------------------------------------------------------------
+def team_counts(user: User, day) -> list[User]:
+    """The officers in the manager's scope with their open follow-up counts: one aggregate query."""
+    until = day + timedelta(days=selectors.UPCOMING_DAYS)
+    planned = Q(followups__status=FollowUpStatus.PLANNED)
+    return list(
+        scope(User.objects.filter(is_active=True, groups__name=Role.OFFICER), user)
+        .annotate(
+            due_today=Count("followups", filter=planned & Q(followups__due_on=day)),
+            overdue=Count("followups", filter=planned & Q(followups__due_on__lt=day)),
+            next_7_days=Count("followups", filter=planned & Q(followups__due_on__gt=day, followups__due_on__lte=until)),
+            returned=Count("followups", filter=Q(followups__status=FollowUpStatus.RETURNED)),
+        )
+        .select_related("branch")
+        .order_by("branch__name", "display_name", "username")
+    )
+
+
+@require_GET
+@action_required("followup.reassign")
+def team(request: HttpRequest) -> HttpResponse:
+    """The branch's officers with their counts, the overdue follow-ups (oldest first) and who to reassign them to."""
+    day = local_today()
+    officers = team_counts(request.user, day)
+    overdue = (
+        selectors.followups_for(request.user)
+        .filter(status=FollowUpStatus.PLANNED, due_on__lt=day)
+        .select_related(*selectors.LIST_RELATED)
+        .order_by("due_on", "pk")
+    )
+    page = Paginator(overdue, PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = _with_days_late(page.object_list, day)
+    by_branch: dict[int, list[User]] = {}
+    for officer in officers:
+        by_branch.setdefault(officer.branch_id, []).append(officer)
+    for row in page.object_list:
+        row.other_officers = [officer for officer in by_branch.get(row.branch_id, []) if officer.pk != row.officer_id]
+    return render(request, "followups/worklist/team.html", {"officers": officers, "page_obj": page, "today": day})
+
+
+@require_POST
+@action_required("followup.reassign")
+def reassign(request: HttpRequest, pk: int) -> HttpResponse:
+    """The manager hands an open follow-up to another officer of its branch."""
+    followup = get_followup_for_user(request, pk, action="followup.reassign")
+    form = ReassignForm(request.POST, officers=branch_officers(followup.branch_id))
+    if not form.is_valid():
+        messages.error(request, _("Choose an active loan officer of the follow-up's branch."))
+    else:
+        officer = form.cleaned_data["officer"]
+        perform(
+            request,
+            lambda: services.followup_reassign(followup=followup, by=request.user, officer=officer),
+            success=_("The follow-up is now assigned to %(name)s.") % {"name": officer},
+        )
+    back = request.POST.get("next", "")
+    if back == "record":
+        return redirect(reverse("followups:record", args=[followup.pk]))
+    return redirect("followups:team")
