@@ -3,6 +3,7 @@
 import os
 
 import pytest
+from celery._state import _set_task_join_will_block
 from django.contrib.auth.models import Group
 
 from accounts.models import Branch, User
@@ -39,6 +40,9 @@ def _celery_eager():
     """Tasks run inline unless a test starts a real worker (tests/test_celery_worker.py)."""
     previous = celery_app.conf.task_always_eager
     celery_app.conf.task_always_eager = True
+    # A real worker started by an earlier test in this process (tests/test_celery_worker.py) leaves Celery's global
+    # "inside a worker" flag set, and then every eager result.get() refuses to run.
+    _set_task_join_will_block(False)
     yield
     celery_app.conf.task_always_eager = previous
 
