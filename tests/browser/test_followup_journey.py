@@ -11,7 +11,7 @@ from accounts.roles import Role
 from core.dates import local_today
 from followups.models import ContactAttempt, FollowUp, FollowUpKind, RiskWarning
 from postloan import services
-from postloan.models import Loan
+from postloan.models import Loan, Restructuring
 from tests.applications.factories import make_product
 from tests.followups.factories import make_question_sets, make_script, planned_followup
 from tests.postloan.factories import prepare_disbursement, signed_contract
@@ -99,3 +99,31 @@ def test_an_officer_logs_a_failed_call_and_records_a_high_risk_followup(people, 
     assert FollowUp.objects.get(pk=due.pk).status == FollowUp.Status.COMPLETED
     assert RiskWarning.objects.filter(loan=loan, level="high").exists()
     screenshot(page, f"{shot}-04-recorded-with-warning")
+
+    # --- the risk officer sees the warning, acknowledges it and asks for a restructuring ----------------------------
+    warning = RiskWarning.objects.get(loan=loan, followup=due)
+    sign_in(page, live_server, people["risk"])
+    page.goto(f"{live_server.url}/followups/warnings/")
+    assert page.locator(f"[data-testid=warning-{warning.pk}]").is_visible()
+    screenshot(page, f"{shot}-05-warnings")
+    click_and_wait(page, f"[data-testid=warning-{warning.pk}] a.btn-primary")
+    page.locator("[data-testid=action-acknowledge] summary").click()
+    click_and_wait(page, "[data-testid=submit-acknowledge]")
+    assert RiskWarning.objects.get(pk=warning.pk).status == RiskWarning.Status.ACKNOWLEDGED
+
+    restructuring = page.locator("[data-testid=action-restructuring]")
+    restructuring.locator("summary").click()
+    restructuring.locator("input[name=extend_months]").fill("6")
+    restructuring.locator("input[name=first_due_date]").fill((today + timedelta(days=20)).isoformat())
+    restructuring.locator("textarea[name=reason]").fill("经营下滑，延长期限六个月以降低月供。")
+    screenshot(page, f"{shot}-06-restructuring-request")
+    click_and_wait(page, "[data-testid=submit-restructuring]")
+
+    assert page.locator("[data-testid=history-restructuring]").is_visible()
+    request = Restructuring.objects.get(loan=loan)
+    assert (request.status, request.extend_months, request.requested_by) == (
+        Restructuring.Status.REQUESTED,
+        6,
+        people["risk"],
+    )
+    screenshot(page, f"{shot}-07-restructuring-requested")
