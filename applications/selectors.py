@@ -1,6 +1,6 @@
 """Reads for the application pages: branch-scoped, joined up front so a page costs the same whatever its rows."""
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Max, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
@@ -152,3 +152,24 @@ def sla_breaches_by_stage(*, user: User) -> dict[str, int]:
         "initial": queryset.filter(status__in=(S.SUBMITTED, S.INITIAL_REVIEW)).count(),
         "secondary": queryset.filter(status=S.SECONDARY_REVIEW).count(),
     }
+
+
+def approver_limits_by_branch(applications) -> tuple[dict[int, object], object]:
+    """The highest approval limit among active approvers of each branch on the page, and among head office ones
+    (who see every branch), in one query."""
+    branch_ids = {application.branch_id for application in applications}
+    if not branch_ids:
+        return {}, None
+    rows = (
+        User.objects.filter(is_active=True, groups__name=Role.APPROVER)
+        .filter(Q(branch_id__in=branch_ids) | Q(branch__is_head_office=True))
+        .values("branch_id", "branch__is_head_office")
+        .annotate(limit=Max("approval_limit"))
+        .order_by()
+    )
+    by_branch, head_office = {}, None
+    for row in rows:
+        by_branch[row["branch_id"]] = row["limit"]
+        if row["branch__is_head_office"]:
+            head_office = max(head_office or row["limit"], row["limit"])
+    return by_branch, head_office

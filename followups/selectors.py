@@ -11,6 +11,7 @@ from django.utils.formats import date_format
 
 from accounts.models import User
 from accounts.permissions import scope
+from accounts.roles import Role
 from applications.models import Application
 from core.money import format_yuan
 from postloan.models import Installment
@@ -198,3 +199,20 @@ def fill_script(template: ScriptTemplate | None, followup: FollowUp, language: s
 def script_for(followup: FollowUp, language: str) -> str:
     """The call script for a follow-up, filled in `language` ("" when the library has none for its kind)."""
     return fill_script(script_template_for(followup), followup, language)
+
+
+def team_counts(user: User, day) -> list[User]:
+    """The officers in the manager's scope with their open follow-up counts: one aggregate query."""
+    until = day + timedelta(days=UPCOMING_DAYS)
+    planned = Q(followups__status=FollowUpStatus.PLANNED)
+    return list(
+        scope(User.objects.filter(is_active=True, groups__name=Role.OFFICER), user)
+        .annotate(
+            due_today=Count("followups", filter=planned & Q(followups__due_on=day)),
+            overdue=Count("followups", filter=planned & Q(followups__due_on__lt=day)),
+            next_7_days=Count("followups", filter=planned & Q(followups__due_on__gt=day, followups__due_on__lte=until)),
+            returned=Count("followups", filter=Q(followups__status=FollowUpStatus.RETURNED)),
+        )
+        .select_related("branch")
+        .order_by("branch__name", "display_name", "username")
+    )

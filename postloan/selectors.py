@@ -27,6 +27,7 @@ from accounts.permissions import scope
 
 from .models import (
     OPEN_LOAN_STATUSES,
+    OPEN_RESTRUCTURING_STATUSES,
     Allocation,
     Bucket,
     ClassificationChange,
@@ -344,3 +345,22 @@ def restructuring_for_loan(loan: Loan, pk: int) -> Restructuring:
     )
     restructuring.loan = loan
     return restructuring
+
+
+# --- single lookups the pages make before acting -------------------------------------------------------------------
+def open_classification_proposal(loan: Loan) -> ClassificationProposal | None:
+    """The manual classification of this loan still waiting for a manager, if any (at most one: a constraint)."""
+    return ClassificationProposal.objects.filter(loan=loan, status=ProposalStatus.PROPOSED).first()
+
+
+def open_restructuring(loan: Loan) -> Restructuring | None:
+    """The restructuring request of this loan still in progress, if any (at most one: a constraint)."""
+    return Restructuring.objects.filter(loan=loan, status__in=OPEN_RESTRUCTURING_STATUSES).first()
+
+
+def contract_of(application) -> Contract | None:
+    return Contract.objects.filter(application=application).first()
+
+
+def repayment_by_reference(loan: Loan, reference: str) -> Repayment | None:
+    return Repayment.objects.filter(loan=loan, reference=reference).first()

@@ -8,13 +8,12 @@ keeps what they typed; a lost race (TransitionError) goes back to the queue with
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Q
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.models import User
 from accounts.permissions import action_required, has_role
 from accounts.roles import Role
 
@@ -56,27 +55,6 @@ def initial_queue(request):
     return render(request, "applications/review/initial_queue.html", {"page_obj": page, "counts": counts})
 
 
-def _limits_by_branch(applications) -> tuple[dict[int, object], object]:
-    """The highest approval limit among active approvers of each branch on the page, and among head office ones
-    (who see every branch), in one query."""
-    branch_ids = {application.branch_id for application in applications}
-    if not branch_ids:
-        return {}, None
-    rows = (
-        User.objects.filter(is_active=True, groups__name=Role.APPROVER)
-        .filter(Q(branch_id__in=branch_ids) | Q(branch__is_head_office=True))
-        .values("branch_id", "branch__is_head_office")
-        .annotate(limit=Max("approval_limit"))
-        .order_by()
-    )
-    by_branch, head_office = {}, None
-    for row in rows:
-        by_branch[row["branch_id"]] = row["limit"]
-        if row["branch__is_head_office"]:
-            head_office = max(head_office or row["limit"], row["limit"])
-    return by_branch, head_office
-
-
 @action_required("review.secondary")
 def approval_queue(request):
     queryset = selectors.approval_queue(user=request.user)
@@ -84,7 +62,7 @@ def approval_queue(request):
     page = _page(request, queryset, counts["total"])
     is_manager = has_role(request.user, Role.MANAGER)
     if is_manager:
-        by_branch, head_office = _limits_by_branch(page.object_list)
+        by_branch, head_office = selectors.approver_limits_by_branch(page.object_list)
         for application in page.object_list:
             limits = [limit for limit in (by_branch.get(application.branch_id), head_office) if limit is not None]
             application.above_approver_limits = not limits or application.amount > max(limits)

@@ -13,7 +13,6 @@ from datetime import timedelta
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -22,8 +21,7 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import User
-from accounts.permissions import action_required, scope
-from accounts.roles import Role
+from accounts.permissions import action_required
 from core.dates import local_today
 from postloan.views.common import PAGE_SIZE, perform
 
@@ -110,29 +108,12 @@ def attempt_quick(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 # --- the manager's team view ----------------------------------------------------------------------------------------
-def team_counts(user: User, day) -> list[User]:
-    """The officers in the manager's scope with their open follow-up counts: one aggregate query."""
-    until = day + timedelta(days=selectors.UPCOMING_DAYS)
-    planned = Q(followups__status=FollowUpStatus.PLANNED)
-    return list(
-        scope(User.objects.filter(is_active=True, groups__name=Role.OFFICER), user)
-        .annotate(
-            due_today=Count("followups", filter=planned & Q(followups__due_on=day)),
-            overdue=Count("followups", filter=planned & Q(followups__due_on__lt=day)),
-            next_7_days=Count("followups", filter=planned & Q(followups__due_on__gt=day, followups__due_on__lte=until)),
-            returned=Count("followups", filter=Q(followups__status=FollowUpStatus.RETURNED)),
-        )
-        .select_related("branch")
-        .order_by("branch__name", "display_name", "username")
-    )
-
-
 @require_GET
 @action_required("followup.reassign")
 def team(request: HttpRequest) -> HttpResponse:
     """The branch's officers with their counts, the overdue follow-ups (oldest first) and who to reassign them to."""
     day = local_today()
-    officers = team_counts(request.user, day)
+    officers = selectors.team_counts(request.user, day)
     overdue = (
         selectors.followups_for(request.user)
         .filter(status=FollowUpStatus.PLANNED, due_on__lt=day)

@@ -43,7 +43,7 @@ def _get_application_for_user(request: HttpRequest, pk: int) -> Application:
 def contract_prepare(request: HttpRequest, application_pk: int) -> HttpResponse:
     """The officer draws up the contract of an approved application: the terms come from the approval."""
     application = _get_application_for_user(request, application_pk)
-    existing = Contract.objects.filter(application=application).first()
+    existing = selectors.contract_of(application)
     if existing is not None:
         messages.info(request, _("Contract %(number)s has already been prepared.") % {"number": existing.number})
         return redirect(contract_url(existing))

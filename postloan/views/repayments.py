@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from core.dates import local_today
 from core.money import format_yuan
 
-from .. import services
+from .. import selectors, services
 from ..forms import PayoffForm, PayoffQuoteForm, RepaymentForm, ReversalForm, apply_service_errors, new_idempotency_key
 from ..models import Loan, Repayment, TransitionError
 from .common import get_loan_for_user, loan_url, perform
@@ -82,7 +82,7 @@ def repayment_post(request: HttpRequest, pk: int) -> HttpResponse:
         return _render_post_page(request, loan, form, None, status=400)
     data = form.cleaned_data
     reference = form.payment_reference
-    earlier = Repayment.objects.filter(loan=loan, reference=reference).first()
+    earlier = selectors.repayment_by_reference(loan, reference)
     worked, repayment = perform(
         request,
         lambda: services.repayment_post(

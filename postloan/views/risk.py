@@ -92,7 +92,7 @@ def classification_propose(request: HttpRequest, pk: int) -> HttpResponse:
             % {"status": loan.get_status_display()},
         )
         return redirect(loan_url(loan, "classification"))
-    waiting = ClassificationProposal.objects.filter(loan=loan, status=ProposalStatus.PROPOSED).first()
+    waiting = selectors.open_classification_proposal(loan)
     if waiting is not None:
         messages.info(request, _("A manual classification of this loan is already waiting for a manager's decision."))
         return redirect(loan_url(loan, "classification"))
@@ -256,7 +256,7 @@ def restructuring_request(request: HttpRequest, pk: int) -> HttpResponse:
             % {"status": loan.get_status_display()},
         )
         return redirect(loan_url(loan))
-    waiting = Restructuring.objects.filter(loan=loan, status__in=OPEN_RESTRUCTURING_STATUSES).first()
+    waiting = selectors.open_restructuring(loan)
     if waiting is not None:
         messages.info(request, _("A restructuring request is already waiting for this loan."))
         return redirect(restructuring_url(waiting))

@@ -13,6 +13,7 @@ from django.urls import reverse
 from accounts.models import User
 from core.dates import SHANGHAI
 from followups.models import ContactAttempt, FollowUp, FollowUpKind, FollowUpPhoto, Questionnaire, RiskWarning
+from followups.selectors import team_counts
 from followups.services import (
     TransitionError,
     answer_field,
@@ -22,7 +23,6 @@ from followups.services import (
     followup_reassign,
     followup_review,
 )
-from followups.views.worklist import team_counts
 from tests.applications.factories import PNG_BYTES, RESIDENT_IDS
 
 from .factories import GUARANTOR, make_script, planned_followup, record
