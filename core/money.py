@@ -39,6 +39,11 @@ def round_money(value: Decimal | int | str) -> Decimal:
     return to_decimal(value).quantize(MONEY_QUANTUM, rounding=ROUND_HALF_UP)
 
 
+def round_rate(value: Decimal | int | str) -> Decimal:
+    """Round a percent-per-year rate to the 4 decimals the rate columns keep (ROUND_HALF_UP): the one place."""
+    return to_decimal(value).quantize(RATE_QUANTUM, rounding=ROUND_HALF_UP)
+
+
 def format_yuan(amount: Decimal | int | str | None, *, symbol: bool = True) -> str:
     """Format an amount as "¥1,234.56" (or "-¥1,234.56"); None becomes "—"."""
     if amount is None:
@@ -53,7 +58,7 @@ def rate_number(value: Decimal | int | str) -> str:
     """A percent-per-year rate as a plain number with at least 2 decimals: Decimal("4.3500") -> "4.35", 10 -> "10.00".
 
     Not Decimal.normalize() alone: that turns 10 into "1E+1"."""
-    rate = to_decimal(value).quantize(RATE_QUANTUM, rounding=ROUND_HALF_UP).normalize()
+    rate = round_rate(value).normalize()
     if rate.as_tuple().exponent > -2:
         rate = rate.quantize(MONEY_QUANTUM)
     return f"{rate:f}"

@@ -2,7 +2,7 @@
 
 import re
 from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -17,7 +17,7 @@ from applications.models import Application, ApplicationStatus
 from core.dates import SHANGHAI, add_months, local_today
 from core.masking import mask_bank_account
 from core.models import next_document_number
-from core.money import RATE_QUANTUM, format_yuan, to_decimal
+from core.money import format_yuan, round_rate
 from core.schedules import build_schedule, maturity_date
 
 from ..models import (
@@ -43,7 +43,7 @@ _ACCOUNT_RE = re.compile(r"\d{8,30}")
 
 def _rate(value) -> Decimal:
     """A rate in percent per year, to the 4 decimals the columns keep."""
-    return to_decimal(value).quantize(RATE_QUANTUM, rounding=ROUND_HALF_UP)
+    return round_rate(value)
 
 
 def _require_approval_valid(application: Application) -> None:

@@ -19,7 +19,7 @@ the first interest of the new schedule, so no period is charged twice.
 
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -30,7 +30,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from accounts.permissions import can, require
 from core.dates import add_months, local_today
-from core.money import RATE_QUANTUM, format_yuan, percent, round_money, to_decimal
+from core.money import format_yuan, percent, round_money, round_rate, to_decimal
 from core.schedules import ScheduleMethod, ScheduleRow, build_schedule
 
 from ..models import (
@@ -141,14 +141,14 @@ def _clean_rate(loan: Loan, value, errors: dict) -> Decimal | None:
         return None
     if rate < 0:
         errors["new_rate"] = _("The rate cannot be negative.")
-    elif rate.quantize(RATE_QUANTUM, rounding=ROUND_HALF_UP) != rate:
+    elif round_rate(rate) != rate:
         errors["new_rate"] = _("The rate can have at most four decimals.")
     elif rate > loan.annual_rate:
         errors["new_rate"] = _(
             "A restructuring may only lower the rate; the new rate cannot be above the current %(rate)s."
         ) % {"rate": percent(loan.annual_rate)}
     else:
-        rate = rate.quantize(RATE_QUANTUM)
+        rate = round_rate(rate)
         return None if rate == loan.annual_rate else rate
     return None
 

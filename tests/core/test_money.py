@@ -2,7 +2,7 @@ from decimal import Decimal
 
 import pytest
 
-from core.money import MONEY_QUANTUM, format_yuan, percent, rate_number, round_money, to_decimal
+from core.money import MONEY_QUANTUM, format_yuan, percent, rate_number, round_money, round_rate, to_decimal
 
 
 def test_it_keeps_decimals_and_ints_exact():
@@ -96,3 +96,9 @@ def test_it_formats_a_missing_rate_as_a_dash():
 def test_it_refuses_float_rates():
     with pytest.raises(TypeError):
         percent(4.35)
+
+
+def test_it_rounds_rates_half_up_to_four_decimals():
+    assert round_rate("4.35005") == Decimal("4.3501")
+    assert round_rate("4.35004") == Decimal("4.3500")
+    assert round_rate(6) == Decimal("6.0000")
