@@ -27,7 +27,7 @@ from postloan.models import Loan
 
 from . import services
 from .models import FollowUp, Question, QuestionSet, RiskWarning, ScriptTemplate
-from .models.followups import FollowUpKind, FollowUpStatus
+from .models.followups import PLANNED_KINDS, FollowUpKind, FollowUpStatus
 from .planning import followups_sweep_missing
 
 YES_NO, CHOICE, TEXT = Question.AnswerType.YES_NO, Question.AnswerType.CHOICE, Question.AnswerType.TEXT
@@ -464,6 +464,38 @@ def _verification_call(today: date) -> int:
     return 1
 
 
+HISTORY_AFTER_DAYS = 14
+
+
+def _past_followups_done(today: date) -> int:
+    """A real book's old follow-ups were done: complete and approve every planned one due more than two weeks ago
+    (through the services, on its due day), so the officers' lists show this month's work, not a year of backlog.
+    Overdue calls stay: an overdue loan's call still to make is what the officer should see."""
+    old = (
+        FollowUp.objects.filter(
+            loan__isnull=False,
+            kind__in=PLANNED_KINDS,
+            status=FollowUpStatus.PLANNED,
+            failed_attempts=0,
+            due_on__lt=today - timedelta(days=HISTORY_AFTER_DAYS),
+        )
+        .select_related("loan__branch", "loan__borrower", "officer")
+        .order_by("due_on", "pk")
+    )
+    done = 0
+    for followup in old:
+        with time_machine.travel(_at(followup.due_on, HOURS["record"]), tick=False):
+            _complete(followup, sound=True, summary="借款人按约使用资金，经营及收入正常，还款意愿良好。")
+        with time_machine.travel(_at(followup.due_on + timedelta(days=1), HOURS["review"]), tick=False):
+            services.followup_review(
+                followup=FollowUp.objects.get(pk=followup.pk),
+                by=_risk_officer(followup.loan.branch.code),
+                decision="approve",
+            )
+        done += 1
+    return done
+
+
 def seed(*, stdout) -> None:
     with translation.override(settings.LANGUAGE_CODE):
         _seed(stdout=stdout)
@@ -491,6 +523,7 @@ def _seed(*, stdout) -> None:
         _play(scenario, followup, today)
         played += 1
     played += _verification_call(today)
+    played += _past_followups_done(today)
     stdout.write(
         f"followups: {sets} new question sets, {scripts} new scripts, {planned} follow-ups planned, "
         f"{played} new records, in {time.monotonic() - started:.1f} s."
