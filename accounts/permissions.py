@@ -24,6 +24,8 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     "application.view": STAFF_VIEWERS,
     "application.create": frozenset({Role.OFFICER}),
     "borrower.create": frozenset({Role.OFFICER}),
+    # The officer invites a borrower to the portal and asks them to acknowledge the disclosure there.
+    "borrower.invite": frozenset({Role.OFFICER}),
     "application.reassign": frozenset({Role.MANAGER}),
     "material.check": frozenset({Role.REVIEWER, Role.APPROVER}),
     "review.initial": frozenset({Role.REVIEWER}),
@@ -55,6 +57,10 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     "outbox.view": frozenset({Role.ADMIN}),
     "identity.reveal": frozenset({Role.REVIEWER, Role.APPROVER, Role.RISK_OFFICER, Role.MANAGER}),
     "portal.use": frozenset({Role.BORROWER}),
+    # Borrowers' inquiries (咨询): the branch's lending staff read the inbox; the assignee or a manager replies.
+    "inquiry.view": STAFF_VIEWERS,
+    "inquiry.reply": frozenset({Role.OFFICER, Role.RISK_OFFICER, Role.MANAGER}),
+    "inquiry.reassign": frozenset({Role.MANAGER}),
 }
 
 

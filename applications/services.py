@@ -405,6 +405,13 @@ def material_upload(*, material: Material, by: User, upload: UploadedFile) -> Ma
     application = material.application
     _require_assigned_officer(by, application)
     _require_editable(application)
+    return store_material_file(material=material, by=by, upload=upload)
+
+
+def store_material_file(*, material: Material, by: User, upload: UploadedFile) -> Material:
+    """Check the file's real type and size, store it under a random name and mark the item `uploaded`; the caller
+    has checked who may upload and when (the officer here, the borrower on the portal)."""
+    application = material.application
     content_type = check_upload(upload)
     locked = Material.objects.select_for_update().get(pk=material.pk)
     old_file = locked.file.name if locked.file else ""

@@ -82,3 +82,53 @@ def next_local_time(at: datetime, *, hour: int) -> datetime:
     if candidate < local:
         candidate = datetime.combine(local.date() + ONE_DAY, time(hour), tzinfo=SHANGHAI)
     return candidate
+
+
+# Working hours for promised reply times (inquiries): 09:00–18:00 on business days, Asia/Shanghai.
+WORKDAY_START_HOUR = 9
+WORKDAY_END_HOUR = 18
+WORKDAY_HOURS = WORKDAY_END_HOUR - WORKDAY_START_HOUR
+
+
+def add_working_hours(start: datetime, hours: int | float) -> datetime:
+    """The moment `hours` working hours after `start`, counting only 09:00–18:00 on business days.
+
+    A start outside working hours counts from the next opening, so a question sent on Friday at 17:00 with a 4-hour
+    target is due on Monday at 12:00 (one hour on Friday, three on Monday). Returns an aware Asia/Shanghai datetime.
+    """
+    if timezone.is_naive(start):
+        raise ValueError("add_working_hours needs an aware datetime.")
+    if hours < 0:
+        raise ValueError(f"hours must be zero or positive, not {hours}.")
+    remaining = timedelta(hours=hours)
+    current = start.astimezone(SHANGHAI)
+    while True:
+        day = current.date()
+        opening = datetime.combine(day, time(WORKDAY_START_HOUR), tzinfo=SHANGHAI)
+        closing = datetime.combine(day, time(WORKDAY_END_HOUR), tzinfo=SHANGHAI)
+        if not is_business_day(day) or current >= closing:
+            current = datetime.combine(add_business_days(day, 1), time(WORKDAY_START_HOUR), tzinfo=SHANGHAI)
+            continue
+        current = max(current, opening)
+        if current + remaining <= closing:
+            return current + remaining
+        remaining -= closing - current
+        current = closing
+
+
+def working_minutes_between(start: datetime, end: datetime) -> int:
+    """Whole working minutes (09:00–18:00 on business days) from `start` to `end`; 0 if `end` is not later."""
+    if timezone.is_naive(start) or timezone.is_naive(end):
+        raise ValueError("working_minutes_between needs aware datetimes.")
+    start, end = start.astimezone(SHANGHAI), end.astimezone(SHANGHAI)
+    total = timedelta()
+    day = start.date()
+    while day <= end.date():
+        if is_business_day(day):
+            opening = datetime.combine(day, time(WORKDAY_START_HOUR), tzinfo=SHANGHAI)
+            closing = datetime.combine(day, time(WORKDAY_END_HOUR), tzinfo=SHANGHAI)
+            span_start, span_end = max(start, opening), min(end, closing)
+            if span_end > span_start:
+                total += span_end - span_start
+        day += ONE_DAY
+    return int(total.total_seconds() // 60)

@@ -175,12 +175,19 @@ def due_date_text(day: date, language: str) -> str:
 def reminder_cancel_reason(message: OutboxMessage) -> str:
     """Why a queued reminder must not go out now (paid, loan closed, schedule replaced, out of date); "" to send it."""
     installment = (
-        Installment.objects.select_related("loan", "version").filter(pk=message.context.get("installment_id")).first()
+        Installment.objects.select_related("loan__borrower", "version")
+        .filter(pk=message.context.get("installment_id"))
+        .first()
     )
     if installment is None:
         return _("The installment no longer exists.")
     loan = installment.loan
     names = {"number": installment.number, "loan": loan.number}
+    # The borrower's consent on the portal is read when the message goes, so a change applies to queued ones too.
+    if message.channel == Channel.SMS and not loan.borrower.sms_reminders:
+        return _("The borrower has turned off repayment reminders by SMS.")
+    if message.channel == Channel.EMAIL and not loan.borrower.email_reminders:
+        return _("The borrower has turned off repayment reminders by email.")
     if installment.status == InstallmentStatus.PAID:
         return _("Installment %(number)s of loan %(loan)s has been paid.") % names
     if not loan.is_open:

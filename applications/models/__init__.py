@@ -14,6 +14,7 @@ from .applications import (
 )
 from .borrowers import BlockListEntry, Borrower, BorrowerKind, IdentityType, identity_lookup_hash
 from .materials import MAX_UPLOAD_BYTES, Material
+from .portal import PortalInvitation, PortalResetCode
 from .products import MaterialRequirement, Product, RiskDisclosure
 
 __all__ = [
@@ -33,6 +34,8 @@ __all__ = [
     "Material",
     "MaterialRequirement",
     "Party",
+    "PortalInvitation",
+    "PortalResetCode",
     "Product",
     "RejectionReason",
     "Review",

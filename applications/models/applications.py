@@ -110,6 +110,8 @@ class Application(TimeStampedModel):
     expires_at = models.DateTimeField(_("approval expires at"), null=True, blank=True)
     rejection_codes = models.JSONField(_("rejection reasons"), default=list, blank=True)
     rejection_text = models.TextField(_("rejection explanation"), blank=True)
+    # The officer asked the borrower to read and acknowledge the risk disclosure on the portal.
+    disclosure_requested_at = models.DateTimeField(_("disclosure requested on the portal at"), null=True, blank=True)
 
     history = HistoricalRecords()
 

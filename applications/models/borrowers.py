@@ -87,6 +87,13 @@ class Borrower(IdentityMixin, TimeStampedModel):
         related_name="borrower_profile",
     )
 
+    # Contact preferences the borrower sets on the portal. Repayment reminders go only by a channel consented to;
+    # the preferred window is shown to the officer who calls (follow-ups), it does not block a call.
+    sms_reminders = models.BooleanField(_("repayment reminders by SMS"), default=True)
+    email_reminders = models.BooleanField(_("repayment reminders by email"), default=True)
+    contact_from_hour = models.PositiveSmallIntegerField(_("best time to call, from (hour)"), default=9)
+    contact_to_hour = models.PositiveSmallIntegerField(_("best time to call, until (hour)"), default=18)
+
     history = HistoricalRecords(excluded_fields=["identity_number"])
 
     class Meta:
@@ -100,6 +107,10 @@ class Borrower(IdentityMixin, TimeStampedModel):
             models.CheckConstraint(
                 condition=models.Q(monthly_income__gte=0, monthly_debt_payments__gte=0),
                 name="borrower_money_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(contact_from_hour__lt=models.F("contact_to_hour"), contact_to_hour__lte=24),
+                name="borrower_contact_window_valid",
             ),
         ]
         indexes = [

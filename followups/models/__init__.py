@@ -11,6 +11,7 @@ from .followups import (
     FollowUpStatus,
     Questionnaire,
 )
+from .inquiries import Inquiry, InquiryCategory, InquiryReply, InquiryStatus, ReplyTemplate, SatisfactionSurvey
 from .library import FollowUpPolicy, Question, QuestionSet, ScriptTemplate
 from .warnings import RiskWarning, WarningAction, WarningStatus
 
@@ -23,10 +24,16 @@ __all__ = [
     "FollowUpPhoto",
     "FollowUpPolicy",
     "FollowUpStatus",
+    "Inquiry",
+    "InquiryCategory",
+    "InquiryReply",
+    "InquiryStatus",
     "Question",
     "QuestionSet",
     "Questionnaire",
+    "ReplyTemplate",
     "RiskWarning",
+    "SatisfactionSurvey",
     "ScriptTemplate",
     "WarningAction",
     "WarningStatus",
