@@ -23,6 +23,7 @@ MENU = (
     (Role.OFFICER, _("Loans"), "postloan:list"),
     (Role.OFFICER, _("Overdue"), "postloan:overdue"),
     (Role.OFFICER, _("Follow-ups today"), "followups:today"),
+    (Role.OFFICER, _("Inquiries"), "followups:inquiries"),
     (Role.REVIEWER, _("Initial review"), "applications:review_queue"),
     (Role.APPROVER, _("Approvals"), "applications:approval_queue"),
     (Role.APPROVER, _("Confirmations"), "postloan:confirmations"),
@@ -31,6 +32,7 @@ MENU = (
     (Role.RISK_OFFICER, _("Loans"), "postloan:list"),
     (Role.RISK_OFFICER, _("Overdue"), "postloan:overdue"),
     (Role.RISK_OFFICER, _("Restructurings"), "postloan:restructuring_queue"),
+    (Role.RISK_OFFICER, _("Inquiries"), "followups:inquiries"),
     (Role.MANAGER, _("Dashboard"), "dashboard:home"),
     (Role.MANAGER, _("Loans"), "postloan:list"),
     (Role.MANAGER, _("Overdue"), "postloan:overdue"),
@@ -38,9 +40,13 @@ MENU = (
     (Role.MANAGER, _("Classification approvals"), "postloan:classification_queue"),
     (Role.MANAGER, _("Restructurings"), "postloan:restructuring_queue"),
     (Role.MANAGER, _("Follow-up team"), "followups:team"),
+    (Role.MANAGER, _("Inquiries"), "followups:inquiries"),
     (Role.ADMIN, _("Message outbox"), "notifications:outbox"),
     (Role.ADMIN, _("Administration"), "admin:index"),
     (Role.BORROWER, _("My loans"), "portal:home"),
+    (Role.BORROWER, _("Questions"), "portal:inquiries"),
+    (Role.BORROWER, _("Messages"), "portal:messages"),
+    (Role.BORROWER, _("Settings"), "portal:preferences"),
 )
 
 

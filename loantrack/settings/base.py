@@ -59,6 +59,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # After authentication: a signed-in user's stored language wins over cookie and browser.
     "accounts.middleware.UserLanguageMiddleware",
+    # A borrower reaches only the portal, and their session ends after PORTAL_IDLE_SECONDS without a request.
+    "portal.middleware.BorrowerBoundaryMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -235,7 +237,7 @@ AXES_LOCKOUT_PARAMETERS = ["username"]
 AXES_RESET_ON_SUCCESS = True
 # The lock ends 15 minutes after the 5th failure, as the sign-in page promises, however often the person retries.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
-AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"
+AXES_LOCKOUT_CALLABLE = "loantrack.lockout.locked_out"
 AXES_VERBOSE = False
 # axes.W006 wants the IP address in the lockout key. The lockout is per account on purpose: branch staff share one
 # office IP, so an IP lockout would lock out a whole branch because of one person's typos.
@@ -243,6 +245,8 @@ SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)  # one working day
 SESSION_COOKIE_HTTPONLY = True
+# Borrowers on the portal: 30 minutes idle (portal.middleware).
+PORTAL_IDLE_SECONDS = env.int("PORTAL_IDLE_SECONDS", default=30 * 60)
 
 # --- Internationalisation -------------------------------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
