@@ -5,6 +5,8 @@ The portal app calls these; every rule is here. A borrower acting on something t
 PermissionDenied (the portal's selectors already answer 404 before it comes to that).
 """
 
+import hashlib
+import hmac
 import secrets
 from datetime import timedelta
 
@@ -22,7 +24,6 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from accounts.permissions import in_scope, require
 from accounts.roles import Role
-from core.crypto import keyed_hash
 from notifications.models import OutboxMessage
 from notifications.services import message_queue
 
@@ -50,7 +51,9 @@ DISCLOSURE_STATUSES = (ApplicationStatus.DRAFT, ApplicationStatus.RETURNED)
 
 
 def _hash(secret: str) -> str:
-    return keyed_hash(f"portal:{secret}")
+    # Not core.crypto.keyed_hash: that one upper-cases (for identity numbers), which would make a link's letters
+    # case-insensitive and cost it entropy.
+    return hmac.new(settings.FIELD_HASH_KEY.encode(), f"portal:{secret}".encode(), hashlib.sha256).hexdigest()
 
 
 def _language(borrower: Borrower) -> str:

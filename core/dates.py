@@ -7,7 +7,8 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.formats import date_format
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 ONE_DAY = timedelta(days=1)
@@ -132,3 +133,13 @@ def working_minutes_between(start: datetime, end: datetime) -> int:
                 total += span_end - span_start
         day += ONE_DAY
     return int(total.total_seconds() // 60)
+
+
+# English dates in messages and replies read "15 March 2026"; Chinese uses the locale's 2026年3月15日.
+PEOPLE_DATE_FORMATS = {"en": "j F Y"}
+
+
+def date_text(day: date, language: str) -> str:
+    """A date as a borrower reads it in `language`: 2026年3月15日, or 15 March 2026 in English."""
+    with translation.override(language):
+        return date_format(day, PEOPLE_DATE_FORMATS.get(language, "DATE_FORMAT"))

@@ -7,12 +7,12 @@ from django.conf import settings
 from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import translation
-from django.utils.formats import date_format
 
 from accounts.models import User
 from accounts.permissions import scope
 from accounts.roles import Role
 from applications.models import Application
+from core.dates import date_text
 from core.money import format_yuan
 from postloan.models import Installment
 
@@ -36,7 +36,6 @@ Status = FollowUpStatus
 LIST_RELATED = ("loan", "loan__borrower", "application", "application__borrower", "officer", "branch")
 UPCOMING_DAYS = 7
 # Long dates as people read them: 2026年3月15日, or 15 March 2026 in English.
-DATE_FORMATS = {"en": "j F Y"}
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
@@ -173,8 +172,7 @@ def script_values(followup: FollowUp, language: str) -> dict[str, str]:
     loan, application = followup.loan, followup.application
     borrower = loan.borrower if loan is not None else application.borrower if application is not None else None
     next_due = loan.next_due_date if loan is not None else None
-    with translation.override(language):
-        due_text = date_format(next_due, DATE_FORMATS.get(language, "DATE_FORMAT")) if next_due else "—"
+    due_text = date_text(next_due, language) if next_due else "—"
     return {
         "borrower_name": borrower.name if borrower else "",
         "amount": format_yuan(loan.principal if loan is not None else application.amount if application else None),

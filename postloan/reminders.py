@@ -13,11 +13,9 @@ from datetime import date, timedelta
 from django.conf import settings
 from django.db.models import Case, CharField, Exists, F, IntegerField, OuterRef, Value, When
 from django.db.models.functions import Cast, Concat
-from django.utils import translation
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from core.dates import local_today
+from core.dates import date_text, local_today
 from core.money import format_yuan
 from notifications.models import OutboxMessage
 from notifications.services import messages_queue
@@ -28,7 +26,6 @@ TEMPLATE = "repayment_reminder"
 BEFORE, DUE, OVERDUE = "before", "due", "overdue"
 # Long dates as borrowers read them. Django's Chinese DATE_FORMAT is already 2026年3月15日; its English one
 # ("Mar. 15, 2026") gives way to 15 March 2026.
-DATE_FORMATS = {"en": "j F Y"}
 
 Channel = OutboxMessage.Channel
 
@@ -168,8 +165,7 @@ def reminder_context(installment: Installment, offset: int, language: str) -> di
 
 def due_date_text(day: date, language: str) -> str:
     """A due date as a borrower reads it: 2026年3月15日, or 15 March 2026 in English."""
-    with translation.override(language):
-        return date_format(day, DATE_FORMATS.get(language, "DATE_FORMAT"))
+    return date_text(day, language)
 
 
 def reminder_cancel_reason(message: OutboxMessage) -> str:

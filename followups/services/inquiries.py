@@ -7,7 +7,7 @@ is due on Monday at 12:00, and "one working day" is nine working hours: the same
 """
 
 import string
-from datetime import date
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -21,7 +21,7 @@ from accounts.permissions import has_role, in_scope, require
 from accounts.roles import Role
 from applications.models import Application, Borrower, TransitionError
 from applications.portal import require_owner
-from core.dates import WORKDAY_HOURS, add_working_hours, working_minutes_between
+from core.dates import WORKDAY_HOURS, add_working_hours, date_text, working_minutes_between
 from core.models import next_document_number
 from core.money import format_yuan
 from notifications.models import OutboxMessage
@@ -161,10 +161,7 @@ def _next_installment(loan: Loan) -> Installment | None:
 
 
 def _day_text(day: date | None, language: str) -> str:
-    if day is None:
-        return "—"
-    with translation.override(language):
-        return date_format(day, "DATE_FORMAT")
+    return date_text(day, language) if day else "—"
 
 
 def placeholders(inquiry: Inquiry, language: str) -> dict[str, str]:
@@ -220,7 +217,7 @@ def inquiry_reply(*, inquiry: Inquiry, by: User, text: str, template: ReplyTempl
         raise ValidationError({"text": _("Please keep the reply under %(count)s characters.") % {"count": MAX_REPLY}})
     now = timezone.now()
     with transaction.atomic():
-        locked = Inquiry.objects.select_for_update().select_related("borrower__user").get(pk=inquiry.pk)
+        locked = Inquiry.objects.select_for_update(of=("self",)).select_related("borrower__user").get(pk=inquiry.pk)
         reply = InquiryReply.objects.create(inquiry=locked, author=by, text=text, template=template, created_at=now)
         if locked.status == InquiryStatus.OPEN:
             locked.status, locked.answered_at = InquiryStatus.ANSWERED, now
@@ -316,6 +313,8 @@ def followup_rate(*, followup: FollowUp, by: User, rating, comment: str = "") ->
     rating, comment = _clean_rating(rating, comment)
     if followup.status not in RATEABLE_FOLLOWUP_STATUSES:
         raise TransitionError(_("You can rate a follow-up once it has taken place."))
+    if followup.completed_at and followup.completed_at < timezone.now() - timedelta(days=SURVEY_WINDOW_DAYS):
+        raise TransitionError(_("This follow-up was more than %(days)s days ago.") % {"days": SURVEY_WINDOW_DAYS})
     return _save_survey(
         borrower_id=borrower_id,
         followup=followup,

@@ -16,11 +16,10 @@ from django.db import transaction
 from django.db.models import CharField, Exists, OuterRef, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone, translation
-from django.utils.formats import date_format
 
 from accounts.models import User
 from accounts.roles import Role
-from core.dates import is_business_day, local_today
+from core.dates import date_text, is_business_day, local_today
 from notifications.models import OutboxMessage
 from notifications.services import messages_queue
 
@@ -35,7 +34,6 @@ LATE_DAYS = 3
 # A digest lists at most this many follow-ups (overdue first) and counts the rest; the counts are always complete.
 DIGEST_MAX_ITEMS = 50
 # Long dates as staff read them; Django's Chinese DATE_FORMAT is already 2026年3月16日.
-DATE_FORMATS = {"en": "j F Y"}
 
 
 def digest_key(officer_id: int, day: date) -> str:
@@ -48,8 +46,7 @@ def late_key(followup_id: int, manager_id: int) -> str:
 
 
 def _long_date(day: date, language: str) -> str:
-    with translation.override(language):
-        return date_format(day, DATE_FORMATS.get(language, "DATE_FORMAT"))
+    return date_text(day, language)
 
 
 def _subject(followup: FollowUp) -> str:

@@ -25,7 +25,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import F
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
@@ -33,7 +33,7 @@ from accounts.models import User
 from accounts.permissions import can, in_scope, require
 from applications.models import Application, ApplicationEvent, ApplicationStatus, TransitionError
 from applications.uploads import check_upload
-from core.dates import SHANGHAI, add_business_days, local_today
+from core.dates import SHANGHAI, add_business_days, date_text, local_today
 from notifications.models import OutboxMessage
 from notifications.services import message_queue
 from postloan.models import LoanEvent
@@ -63,7 +63,6 @@ QUESTIONNAIRE_TEMPLATE = "followup_questionnaire"
 MAX_TEXT = 4000
 MAX_ANSWER_TEXT = 2000
 # Long dates as borrowers read them: 2026年3月15日, or 15 March 2026 in English (as the repayment reminders).
-DATE_FORMATS = {"en": "j F Y"}
 
 
 # --- shared checks ------------------------------------------------------------------------------------------------
@@ -146,8 +145,7 @@ def _parties_of(followup: FollowUp) -> list[dict]:
 
 
 def _date_text(day: date, language: str) -> str:
-    with translation.override(language):
-        return date_format(day, DATE_FORMATS.get(language, "DATE_FORMAT"))
+    return date_text(day, language)
 
 
 # --- answers ------------------------------------------------------------------------------------------------------

@@ -104,3 +104,10 @@ def world(staff, product):
         "other_application": other_application,
         "shanghai": SHANGHAI,
     }
+
+
+@pytest.fixture
+def account(staff):
+    """A borrower with a portal account and nothing else: cheap, for the sign-in tests."""
+    borrower = make_borrower(staff["officer"], number=RESIDENT_IDS[2], name="陈静", mobile="13566667777")
+    return {"owner": borrower, "owner_user": give_portal_account(borrower, staff["officer"])}
