@@ -1,10 +1,13 @@
 from django.urls import path
 
-from .views import questionnaire, records, review, warnings, worklist
+from .views import inquiries, questionnaire, records, review, warnings, worklist
 
 app_name = "followups"
 
 urlpatterns = [
+    path("inquiries/", inquiries.inquiry_inbox, name="inquiries"),
+    path("inquiries/<int:pk>/", inquiries.inquiry_detail, name="inquiry"),
+    path("inquiries/<int:pk>/reassign/", inquiries.inquiry_reassign_view, name="inquiry_reassign"),
     path("warnings/", warnings.warning_list, name="warnings"),
     path("warnings/<int:pk>/", warnings.warning_detail, name="warning"),
     path("warnings/<int:pk>/<slug:action>/", warnings.warning_act, name="warning_act"),

@@ -14,7 +14,7 @@ from accounts.roles import Role
 # Shared with staff: the landing redirect, the language menu, sign-out, static files, the questionnaire link (which
 # works without signing in) and the health check.
 BORROWER_ALLOWED_PREFIXES = ("/portal/", "/static/", "/language/", "/logout/", "/followups/questionnaire/", "/healthz")
-BORROWER_ALLOWED_EXACT = frozenset({"/"})
+BORROWER_ALLOWED_EXACT = frozenset({"/", "/login/"})  # /login/ sends a signed-in person home
 
 
 class BorrowerBoundaryMiddleware:

@@ -2,19 +2,21 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.permissions import action_required, can, in_scope, require
+from core.masking import mask_phone
 
-from .. import selectors, services
+from .. import portal, selectors, services
 from ..forms import BorrowerForm, BorrowerSearchForm, apply_service_errors
-from ..models import Application, Borrower
+from ..models import Application, Borrower, PortalInvitation, TransitionError
 
 # The intake wizard, first step to last; the detail page's tabs carry steps 4 to 8.
 INTAKE_STEPS = (
@@ -62,7 +64,7 @@ def _get_borrower_for_user(request: HttpRequest, pk: int, action: str = "applica
     """The one access check for borrowers: 403 for a role without the function, 404 outside the branch scope."""
     require(request.user, action)
     try:
-        return selectors.borrowers_for(request.user).select_related("branch", "created_by").get(pk=pk)
+        return selectors.borrowers_for(request.user).select_related("branch", "created_by", "user").get(pk=pk)
     except Borrower.DoesNotExist:
         raise Http404(_("No such borrower in your branch.")) from None
 
@@ -146,6 +148,14 @@ def _borrower_page(request: HttpRequest, borrower: Borrower, *, revealed_number:
             "may_apply": can(request.user, "application.create"),
             "may_reveal": can(request.user, "identity.reveal", borrower),
             "revealed_number": revealed_number,
+            "may_invite": can(request.user, "borrower.invite", borrower) and not borrower.user_id,
+            "portal_user": borrower.user if borrower.user_id else None,
+            "invitation_hours": int(portal.INVITATION_VALID.total_seconds() // 3600),
+            "pending_invitation": None
+            if borrower.user_id
+            else PortalInvitation.objects.filter(borrower=borrower, used_at__isnull=True, expires_at__gt=timezone.now())
+            .order_by("-created_at")
+            .first(),
         },
     )
 
@@ -170,3 +180,24 @@ def identity_reveal(request: HttpRequest, pk: int) -> HttpResponse:
             {"borrower": borrower, "revealed_number": number, "may_reveal": True},
         )
     return _borrower_page(request, borrower, revealed_number=number)
+
+
+@require_POST
+@login_required
+def borrower_invite(request: HttpRequest, pk: int) -> HttpResponse:
+    """The officer sends the borrower a one-time link (SMS, and email where given) to set a portal password."""
+    borrower = _get_borrower_for_user(request, pk, action="borrower.invite")
+    try:
+        invitation, _token = portal.borrower_invite(borrower=borrower, by=request.user)
+    except (TransitionError, PermissionDenied) as refused:
+        messages.error(request, str(refused) or _("Your role does not allow this."))
+    else:
+        messages.success(
+            request,
+            _("The invitation is sent to %(mobile)s; the link works until %(until)s.")
+            % {
+                "mobile": mask_phone(borrower.mobile),
+                "until": timezone.localtime(invitation.expires_at).strftime("%Y-%m-%d %H:%M"),
+            },
+        )
+    return redirect(reverse("applications:borrower_detail", args=[borrower.pk]) + "#portal")

@@ -123,6 +123,12 @@ def _event_details(event: ApplicationEvent) -> str:
         text = f"{data.get('material', '')}: {label}"
         return f"{text} " + _("(replaces the earlier file)") if data.get("replaced") else text
     elif kind == ApplicationEvent.Kind.DISCLOSURE:
+        if data.get("requested"):
+            return _("Asked the borrower to acknowledge version %(version)s on the portal.") % {
+                "version": data["requested"]
+            }
+        if data.get("online"):
+            return _("Version %(version)s acknowledged on the portal.") % {"version": data.get("version", "—")}
         return _("Version %(version)s acknowledged in person.") % {"version": data.get("version", "—")}
     elif kind == ApplicationEvent.Kind.ASSESSMENT:
         return _("Grade %(grade)s, %(total)s points, %(stops)s hard stop(s).") % {

@@ -1,14 +1,16 @@
 """The officer's intake actions on the detail page: parties, collateral, the risk disclosure and the assessment."""
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from .. import services
+from .. import portal, services
 from ..forms import AssessmentForm, CollateralForm, PartyForm
-from ..models import Collateral, Party
+from ..models import Collateral, Party, TransitionError
 from .borrowers import intake_steps
 from .common import get_application_for_user, is_assigned_officer, perform
 from .detail import render_detail
@@ -106,6 +108,10 @@ def disclosure(request: HttpRequest, pk: int) -> HttpResponse:
         (ack for ack in application.acknowledgements.all() if current and ack.disclosure_id == current.pk), None
     )
     is_officer = is_assigned_officer(request.user, application)
+    may_ask_online = bool(
+        is_officer and application.status in portal.DISCLOSURE_STATUSES and current and not acknowledgement
+    )
+    has_account = application.borrower.user_id is not None
     return render(
         request,
         "applications/disclosure.html",
@@ -115,11 +121,35 @@ def disclosure(request: HttpRequest, pk: int) -> HttpResponse:
             "acknowledgement": acknowledgement,
             "earlier": [ack for ack in application.acknowledgements.all() if ack is not acknowledgement],
             "may_acknowledge": bool(is_officer and application.is_editable and current and not acknowledgement),
+            # Or ask the borrower to acknowledge on the portal, once they have an account there.
+            "may_request": may_ask_online and has_account,
+            "may_invite_first": may_ask_online and not has_account,
             "steps": intake_steps(6, borrower=application.borrower, application=application)
             if is_officer and application.is_editable
             else None,
         },
     )
+
+
+@require_POST
+@login_required
+def disclosure_request(request: HttpRequest, pk: int) -> HttpResponse:
+    """The assigned officer asks the borrower, by SMS, to read and acknowledge the disclosure on the portal; anyone
+    else is refused by the service (403)."""
+    application = get_application_for_user(request, pk, action="application.create")
+    try:
+        portal.disclosure_request(application=application, by=request.user)
+    except TransitionError as error:
+        messages.error(request, str(error))
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(
+            request,
+            _("%(name)s is asked by SMS to read and acknowledge the risk disclosure on the portal.")
+            % {"name": application.borrower.name},
+        )
+    return redirect("applications:disclosure", pk=application.pk)
 
 
 @require_POST

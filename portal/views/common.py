@@ -4,7 +4,7 @@ from collections.abc import Callable
 from functools import wraps
 
 from django.contrib.auth.views import redirect_to_login
-from django.http import Http404
+from django.shortcuts import render
 from django.urls import reverse
 
 from accounts.permissions import require
@@ -19,8 +19,9 @@ def borrower_view(view: Callable) -> Callable:
             return redirect_to_login(request.get_full_path(), reverse("portal:login"))
         require(request.user, "portal.use")
         borrower = getattr(request.user, "borrower_profile", None)
-        if borrower is None:  # a borrower-role user not linked to a borrower has nothing to see
-            raise Http404
+        if borrower is None:
+            # A borrower-role user not linked to a borrower record (made by hand in the admin) has nothing to see.
+            return render(request, "portal/unlinked.html")
         request.borrower = borrower
         return view(request, *args, **kwargs)
 

@@ -40,13 +40,19 @@ def signed_in_page(url: str) -> dict[str, tuple[int, str | None]]:
     return {who: to_sign_in(url) if who == ANONYMOUS else (200, None) for who in EVERYONE}
 
 
+def staff_only(page: dict[str, tuple[int, str | None]]) -> dict[str, tuple[int, str | None]]:
+    """A staff page that a borrower never reaches (portal.middleware: every URL outside /portal/ is 403 for them)."""
+    return page | {Role.BORROWER.value: (403, None)}
+
+
 # url -> who -> (status, Location or None when the response is not a redirect)
 EXPECTED: dict[str, dict[str, tuple[int, str | None]]] = {
     "/": {ANONYMOUS: to_sign_in("/"), NO_ROLE: (403, None)} | {role.value: (302, HOME[role]) for role in Role},
     "/login/": {ANONYMOUS: (200, None)} | dict.fromkeys(SIGNED_IN, (302, "/")),
-    "/preferences/": signed_in_page("/preferences/"),
-    "/password/change/": signed_in_page("/password/change/"),
-    "/password/reset/": dict.fromkeys(EVERYONE, (200, None)),
+    # Borrowers have their own settings, password change and reset on the portal.
+    "/preferences/": staff_only(signed_in_page("/preferences/")),
+    "/password/change/": staff_only(signed_in_page("/password/change/")),
+    "/password/reset/": staff_only(dict.fromkeys(EVERYONE, (200, None))),
     "/applications/": staff_page(
         "/applications/", Role.OFFICER, Role.REVIEWER, Role.APPROVER, Role.RISK_OFFICER, Role.MANAGER
     ),
@@ -54,10 +60,13 @@ EXPECTED: dict[str, dict[str, tuple[int, str | None]]] = {
     "/applications/approvals/": staff_page("/applications/approvals/", Role.APPROVER, Role.MANAGER),
     "/followups/warnings/": staff_page("/followups/warnings/", Role.RISK_OFFICER, Role.MANAGER),
     "/dashboard/": staff_page("/dashboard/", Role.MANAGER),
-    "/portal/": staff_page("/portal/", Role.BORROWER),
+    # The portal sends anonymous visitors to its own sign-in (by mobile number).
+    "/portal/": staff_page("/portal/", Role.BORROWER) | {ANONYMOUS: (302, "/portal/sign-in/?next=/portal/")},
     "/notifications/outbox/": staff_page("/notifications/outbox/", Role.ADMIN),
     # Django admin lets in staff accounts only (the admin role's user is_staff) and sends everyone else to its login.
-    "/admin/": {who: (200, None) if who == Role.ADMIN else (302, "/admin/login/?next=/admin/") for who in EVERYONE},
+    "/admin/": staff_only(
+        {who: (200, None) if who == Role.ADMIN else (302, "/admin/login/?next=/admin/") for who in EVERYONE}
+    ),
     "/healthz": dict.fromkeys(EVERYONE, (200, None)),
 }
 

@@ -10,7 +10,7 @@ pytestmark = pytest.mark.django_db
 
 # The menu entries each role sees, in menu order, written out rather than read from accounts.navigation.MENU.
 MENU_LINKS = {
-    Role.OFFICER: ["/applications/", "/loans/", "/loans/overdue/", "/followups/today/"],
+    Role.OFFICER: ["/applications/", "/loans/", "/loans/overdue/", "/followups/today/", "/followups/inquiries/"],
     Role.REVIEWER: ["/applications/review/"],
     Role.APPROVER: ["/applications/approvals/", "/loans/confirmations/"],
     Role.RISK_OFFICER: [
@@ -19,6 +19,7 @@ MENU_LINKS = {
         "/loans/",
         "/loans/overdue/",
         "/loans/restructurings/",
+        "/followups/inquiries/",
     ],
     Role.MANAGER: [
         "/dashboard/",
@@ -28,9 +29,10 @@ MENU_LINKS = {
         "/loans/classification-approvals/",
         "/loans/restructurings/",
         "/followups/team/",
+        "/followups/inquiries/",
     ],
     Role.ADMIN: ["/notifications/outbox/", "/admin/"],
-    Role.BORROWER: ["/portal/"],
+    Role.BORROWER: ["/portal/", "/portal/questions/", "/portal/messages/", "/portal/settings/"],
 }
 NAV_LINK = re.compile(r'<a class="nav-link(?P<active> active)?"\s+href="(?P<href>[^"]+)"')
 
@@ -85,6 +87,7 @@ def test_it_shows_a_person_with_two_roles_both_menus_in_menu_order(client, make_
         "/loans/classification-approvals/",
         "/loans/restructurings/",
         "/followups/team/",
+        "/followups/inquiries/",
     ]
 
 
