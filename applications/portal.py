@@ -167,6 +167,10 @@ def invitation_accept(*, token: str, password: str, language: str) -> User:
         OutboxMessage.objects.filter(
             recipient__isnull=True, audience=OutboxMessage.Audience.BORROWER, to_address=borrower.mobile
         ).update(recipient=user)
+    # The invitation itself went out before the user existed, by SMS and email: it is theirs too.
+    OutboxMessage.objects.filter(
+        recipient__isnull=True, idempotency_key__startswith=f"portal_invitation:{invitation.pk}:"
+    ).update(recipient=user)
     return user
 
 

@@ -78,3 +78,14 @@ def role_users(branches, make_user):
         )
         for role in Role
     }
+
+
+@pytest.fixture
+def reply_library(db):
+    """The starting reply library, as its data migration writes it. A transactional test (the browser journeys)
+    flushes the tables, data migrations' rows included, so tests that need the library stock it themselves."""
+    import importlib
+
+    from django.apps import apps
+
+    importlib.import_module("followups.migrations.0003_reply_library").create_library(apps, None)

@@ -67,7 +67,8 @@ def test_it_leaves_every_table_unchanged_when_run_twice(seeded):
     assert seeded.counts_after_second_run == seeded.counts_before_second_run
     assert "accounts.HistoricalUser" in first
     assert first["accounts.HistoricalUser"] >= 21
-    assert first["accounts.User_groups"] == 21
+    # 21 staff-and-role demo users plus the portal borrowers (portal.demo), each in one group.
+    assert first["accounts.User_groups"] == 21 + User.objects.filter(borrower_profile__isnull=False).count()
 
 
 def test_it_does_not_overwrite_a_demo_users_new_password(seeded):
@@ -84,19 +85,20 @@ def test_it_creates_three_branches_with_hq_as_the_only_head_office(seeded):
 
 
 def test_it_creates_one_user_per_role_per_branch_each_in_exactly_one_role_group(seeded):
-    users = User.objects.prefetch_related("groups")
+    # Portal borrowers (portal.demo, signing in by mobile number) are tested in test_seed_demo_portal.py.
+    users = User.objects.filter(borrower_profile__isnull=True).prefetch_related("groups")
     assert users.count() == 21
     for user in users:
         groups = [group.name for group in user.groups.all()]
         assert len(groups) == 1, user.username
         assert user.username.startswith(f"{groups[0]}_"), user.username
     for role in Role:
-        assert User.objects.filter(groups__name=role).count() == 3, role
+        assert users.filter(groups__name=role).count() == 3, role
 
 
 def test_it_lets_every_demo_user_sign_in_with_the_demo_password(seeded):
     users = list(User.objects.all())
-    assert len(users) == 21
+    assert len(users) == 21 + User.objects.filter(borrower_profile__isnull=False).count()
     assert all(user.is_active and user.check_password(DEMO_PASSWORD) for user in users)
 
 

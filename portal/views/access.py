@@ -1,5 +1,6 @@
 """Signing in to the portal: by mobile number and password, from an invitation link, or with a reset code."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
@@ -7,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
+from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -98,9 +100,15 @@ def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
         except ValidationError as error:
             apply_service_errors(form, _password_errors_on_field(error))
         else:
+            # The language chosen on this form wins over the page's cookie, which signing in would otherwise store
+            # (accounts.receivers.record_sign_in); the welcome is in it too.
+            request.COOKIES[settings.LANGUAGE_COOKIE_NAME] = user.preferred_language
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            translation.activate(user.preferred_language)
             messages.success(request, _("Welcome. Your password is set; next time sign in with your mobile number."))
-            return redirect("portal:home")
+            response = redirect("portal:home")
+            response.set_cookie(settings.LANGUAGE_COOKIE_NAME, user.preferred_language)
+            return response
     return render(
         request,
         "portal/invitation.html",

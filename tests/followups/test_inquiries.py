@@ -408,7 +408,7 @@ def test_an_empty_or_too_long_reply_is_refused(clock, staff, inquiry):
     assert outbox("inquiry_answered") == []
 
 
-def test_a_reply_from_the_library_is_recorded_with_its_template(clock, staff, inquiry):
+def test_a_reply_from_the_library_is_recorded_with_its_template(clock, staff, inquiry, reply_library):
     template = ReplyTemplate.objects.get(code="progress-update")
 
     reply = inquiry_reply(
@@ -419,7 +419,7 @@ def test_a_reply_from_the_library_is_recorded_with_its_template(clock, staff, in
 
 
 # --- the reply library ---------------------------------------------------------------------------------------------
-def test_the_migration_stocks_the_library():
+def test_the_migration_stocks_the_library(reply_library):
     assert set(ReplyTemplate.objects.values_list("code", flat=True)) >= {
         "progress-update",
         "repayment-how-to-pay",
@@ -429,11 +429,12 @@ def test_the_migration_stocks_the_library():
     }
 
 
-def library(code: str) -> ReplyTemplate:
-    return ReplyTemplate.objects.get(code=code)
+@pytest.fixture
+def library(reply_library):
+    return lambda code: ReplyTemplate.objects.get(code=code)
 
 
-def test_a_progress_reply_is_filled_in_chinese(clock, staff, inquiry, application):
+def test_a_progress_reply_is_filled_in_chinese(clock, staff, inquiry, application, library):
     text = reply_fill(template=library("progress-update"), inquiry=inquiry)
 
     assert text == (
@@ -442,7 +443,9 @@ def test_a_progress_reply_is_filled_in_chinese(clock, staff, inquiry, applicatio
     )
 
 
-def test_a_progress_reply_is_filled_in_english_for_a_borrower_who_chose_it(clock, staff, inquiry, application, asker):
+def test_a_progress_reply_is_filled_in_english_for_a_borrower_who_chose_it(
+    clock, staff, inquiry, application, asker, library
+):
     User.objects.filter(pk=asker.pk).update(preferred_language="en")
 
     text = reply_fill(template=library("progress-update"), inquiry=fresh(inquiry))
@@ -471,7 +474,9 @@ def test_a_progress_reply_is_filled_in_english_for_a_borrower_who_chose_it(clock
     ],
     ids=["zh-hans", "en"],
 )
-def test_a_repayment_reply_names_the_next_payment_in_the_borrowers_language(clock, loan, make_user, language, expected):
+def test_a_repayment_reply_names_the_next_payment_in_the_borrowers_language(
+    clock, loan, make_user, language, expected, library
+):
     owner = portal_user(loan.borrower, make_user, language=language)
     inquiry = ask(loan.borrower, owner, "repayment", "下个月还多少？")
     first = loan.current_installments().first()
@@ -488,7 +493,7 @@ def test_a_repayment_reply_names_the_next_payment_in_the_borrowers_language(cloc
         ("en", "Dear 李明, we have received your complaint ({number}). The manager of Beijing Chaoyang Branch is"),
     ],
 )
-def test_a_complaint_reply_names_the_inquiry_and_the_branch(clock, application, make_user, language, expected):
+def test_a_complaint_reply_names_the_inquiry_and_the_branch(clock, application, make_user, language, expected, library):
     owner = portal_user(application.borrower, make_user, language=language)
     inquiry = ask(application.borrower, owner, "complaint", "投诉")
 
@@ -497,7 +502,7 @@ def test_a_complaint_reply_names_the_inquiry_and_the_branch(clock, application, 
     assert text.startswith(expected.format(number=inquiry.number))
 
 
-def test_the_general_reply_has_no_placeholder_left(clock, inquiry):
+def test_the_general_reply_has_no_placeholder_left(clock, inquiry, library):
     for code in ("general-thanks", "product-information"):
         text = reply_fill(template=library(code), inquiry=inquiry)
         assert "{" not in text and "}" not in text

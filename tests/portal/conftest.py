@@ -111,3 +111,9 @@ def account(staff):
     """A borrower with a portal account and nothing else: cheap, for the sign-in tests."""
     borrower = make_borrower(staff["officer"], number=RESIDENT_IDS[2], name="陈静", mobile="13566667777")
     return {"owner": borrower, "owner_user": give_portal_account(borrower, staff["officer"])}
+
+
+@pytest.fixture(autouse=True)
+def _english_pages(client, settings):
+    """Anonymous pages follow the language cookie (signed-in borrowers their own choice): English, like the asserts."""
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"

@@ -96,7 +96,7 @@ def test_reset_requests_are_limited_per_number(client, account):
     assert PortalResetCode.objects.filter(borrower=account["owner"]).count() == 3
 
 
-def test_the_invitation_link_works_once(client, account, staff):
+def test_the_invitation_link_works_once(client, account, staff, settings):
     from tests.applications.factories import RESIDENT_IDS, make_borrower
 
     borrower = make_borrower(staff["officer"], number=RESIDENT_IDS[3], name="赵六", mobile="13722223333")
@@ -109,7 +109,10 @@ def test_the_invitation_link_works_once(client, account, staff):
     borrower.refresh_from_db()
     assert borrower.user.preferred_language == "zh-hans"
     assert list(borrower.user.groups.values_list("name", flat=True)) == ["borrower"]
+    # the chosen language sticks after sign-out
+    assert response.cookies[settings.LANGUAGE_COOKIE_NAME].value == "zh-hans"
     client.post(reverse("portal:logout"))
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     second = client.post(url, form)
     assert second.status_code == 410
     assert "expired or was already used" in second.content.decode()
