@@ -15,6 +15,7 @@ from decimal import Decimal
 from urllib.parse import urlparse
 
 import pytest
+from django.apps import apps as django_apps
 from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext
@@ -38,7 +39,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PASSWORD = "Portal-Pass-2026"
 QUESTION = "How do I pay my next installment, and how much is it?"
 # The starting reply library comes from a data migration, which a transactional test's flush removes; re-create it.
-REPLY_LIBRARY = importlib.import_module("followups.migrations.0003_reply_library").TEMPLATES
+REPLY_LIBRARY = importlib.import_module("followups.migrations.0003_reply_library")
 
 
 def t(language: str, msgid: str, **values) -> str:
@@ -106,17 +107,8 @@ def world(people, settings):
     id_card = second.materials.get(requirement__code="id_card")
     application_services.material_upload(material=id_card, by=officer, upload=pdf("id.pdf"))
     statements = second.materials.get(requirement__code="bank_statement")
-    for code, category, title_zh, title_en, body_zh, body_en in REPLY_LIBRARY:
-        ReplyTemplate.objects.get_or_create(
-            code=code,
-            defaults={
-                "category": category,
-                "title_zh": title_zh,
-                "title_en": title_en,
-                "body_zh": body_zh,
-                "body_en": body_en,
-            },
-        )
+    # The live server's flush removed the library its data migration wrote: stock it the same way.
+    REPLY_LIBRARY.create_library(django_apps, None)
     return {"loan": loan, "borrower": borrower, "second": second, "statements": statements}
 
 
