@@ -11,7 +11,7 @@ from datetime import date, datetime
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 
 from applications.models import Application, ApplicationStatus, Material
 from core.dates import local_today
@@ -101,11 +101,8 @@ def application_next_step(application: Application, *, disclosure_pending: bool)
     missing = outstanding_materials(application)
     status = application.status
     if status in (S.DRAFT, S.RETURNED, S.SUBMITTED, S.INITIAL_REVIEW, S.SECONDARY_REVIEW) and missing:
-        names = (
-            "、".join(item.display_name for item in missing)
-            if _is_chinese()
-            else ", ".join(item.display_name for item in missing)
-        )
+        # The separator is translated: Chinese lists use 、 rather than a comma.
+        names = pgettext("list separator", ", ").join(item.display_name for item in missing)
         return _("We need from you: %(items)s. You can upload them here.") % {"items": names}
     if disclosure_pending:
         return _("Please read and acknowledge the risk disclosure so that we can submit your application.")
@@ -160,9 +157,3 @@ def loan_next_step(loan: Loan, installment: Installment | None) -> str:
             % values
         )
     return _("Your next payment of %(amount)s is due on %(date)s.") % values
-
-
-def _is_chinese() -> bool:
-    from django.utils.translation import get_language
-
-    return (get_language() or "").startswith("zh")

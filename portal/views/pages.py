@@ -30,18 +30,7 @@ def overview(request: HttpRequest) -> HttpResponse:
     applications = [a for a in selectors.my_applications(borrower) if a.status != "disbursed"]
     loans = list(selectors.my_loans(borrower))
     upcoming = selectors.next_installments(loans)
-    application_cards = [
-        {
-            "application": application,
-            "status": progress.PLAIN_STATUS.get(application.status, application.get_status_display()),
-            "next_step": progress.application_next_step(
-                application, disclosure_pending=application_services.disclosure_pending(application)
-            ),
-            "needs_action": bool(progress.outstanding_materials(application))
-            or application_services.disclosure_pending(application),
-        }
-        for application in applications
-    ]
+    application_cards = [_application_card(application) for application in applications]
     loan_cards = [
         {
             "loan": loan,
@@ -62,6 +51,16 @@ def overview(request: HttpRequest) -> HttpResponse:
             "followups_to_rate": list(selectors.followups_to_rate(borrower)[:3]),
         },
     )
+
+
+def _application_card(application) -> dict:
+    disclosure_pending = application_services.disclosure_pending(application)
+    return {
+        "application": application,
+        "status": progress.PLAIN_STATUS.get(application.status, application.get_status_display()),
+        "next_step": progress.application_next_step(application, disclosure_pending=disclosure_pending),
+        "needs_action": bool(progress.outstanding_materials(application)) or disclosure_pending,
+    }
 
 
 def _application_page(request: HttpRequest, application, *, upload_forms=None, status: int = 200) -> HttpResponse:
@@ -115,9 +114,8 @@ def material_upload(request: HttpRequest, number: str, pk: int) -> HttpResponse:
             success=_("Thank you. We received %(name)s and will check it.") % {"name": material.display_name},
             form=form,
         )
-        if worked:
-            return redirect(reverse("portal:application", args=[number]) + "#materials")
-        if not form.errors:
+        # Saved, or refused with a message (no longer missing, application closed): back to the list either way.
+        if worked or not form.errors:
             return redirect(reverse("portal:application", args=[number]) + "#materials")
     application = selectors.my_application(request.borrower, number)
     return _application_page(request, application, upload_forms={material.pk: form}, status=400)
