@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from applications.models import Application, ApplicationEvent, Borrower, Material
-from followups.models import FollowUp, Inquiry, InquiryReply, Questionnaire
+from followups.models import OPEN_FOLLOWUP_STATUSES, FollowUp, Inquiry, InquiryReply, Questionnaire
 from followups.services.inquiries import RATEABLE_FOLLOWUP_STATUSES, SURVEY_WINDOW_DAYS
 from notifications.models import OutboxMessage
 from postloan.models import Installment, Loan, Repayment
@@ -110,7 +110,7 @@ def open_questionnaires(borrower: Borrower) -> QuerySet[Questionnaire]:
             followup__in=_my_followups(borrower),
             answered_at__isnull=True,
             expires_at__gt=timezone.now(),
-            followup__status__in=["planned", "returned"],
+            followup__status__in=OPEN_FOLLOWUP_STATUSES,
         )
         .select_related("followup__loan", "followup__officer")
         .order_by("expires_at")

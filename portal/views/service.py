@@ -7,6 +7,7 @@ from django.contrib.auth.forms import PasswordChangeForm
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -15,6 +16,7 @@ from applications import portal as application_services
 from applications.forms import apply_service_errors
 from core.ratelimit import allow
 from followups import services as followup_services
+from followups.models import OPEN_FOLLOWUP_STATUSES
 from followups.review_forms import QuestionnaireForm
 from followups.services import inquiries as inquiry_services
 from postloan.views.common import perform
@@ -131,7 +133,9 @@ def questionnaire(request: HttpRequest, pk: int) -> HttpResponse:
     item = selectors.my_questionnaire(request.borrower, pk)
     followup = item.followup
     question_set = followup.question_set or followup_services.active_question_set(followup.kind)
-    answerable = item.answered_at is None and followup.status in ("planned", "returned")
+    answerable = (
+        item.answered_at is None and item.expires_at > timezone.now() and followup.status in OPEN_FOLLOWUP_STATUSES
+    )
     form = QuestionnaireForm(request.POST or None, question_set=question_set) if answerable else None
     if form is not None and request.method == "POST":
         if form.is_valid():
