@@ -1,16 +1,10 @@
-from django.utils.translation import gettext_lazy as _
+from django.urls import path
 
-from accounts.placeholders import planned_path
+from . import views
 
 app_name = "dashboard"
 
 urlpatterns = [
-    planned_path(
-        "",
-        "home",
-        action="dashboard.view",
-        title=_("Dashboard"),
-        issue=8,
-        purpose=_("Pipeline, portfolio quality, follow-ups and service levels for your branches."),
-    ),
+    path("", views.dashboard, name="home"),
+    path("<slug:tab>/", views.dashboard, name="tab"),
 ]

@@ -135,6 +135,8 @@ class Application(TimeStampedModel):
             models.Index(fields=["branch", "status", "status_changed_at"], name="application_queue_idx"),
             # "my applications": WHERE officer = ? AND status = ?
             models.Index(fields=["officer", "status"], name="application_officer_idx"),
+            # the dashboard's funnel: applications submitted in the period
+            models.Index(fields=["submitted_at"], name="application_submitted_idx"),
             # the expiry sweep: WHERE status = 'approved' AND expires_at < now
             models.Index(fields=["expires_at"], name="application_expiry_idx", condition=models.Q(status="approved")),
         ]
@@ -260,6 +262,8 @@ class ApplicationEvent(models.Model):
         indexes = [
             # the timeline tab: WHERE application = ? ORDER BY created_at
             models.Index(fields=["application", "created_at"], name="application_event_idx"),
+            # the dashboard's decisions and stage times: WHERE kind = 'status' AND created_at in the period
+            models.Index(fields=["kind", "created_at"], name="application_event_period_idx"),
         ]
 
     def __str__(self) -> str:

@@ -39,3 +39,11 @@ def mask_phone(value: str | None) -> str:
 def mask_id(value: str | None) -> str:
     """Mask an identity number as "110101********1234"."""
     return masking.mask_identity_number(None if value is None else str(value))
+
+
+@register.filter(is_safe=True)
+def share(value: Decimal | int | None) -> str:
+    """A share of a whole, already a percentage with one decimal (the dashboards'): 30.0 -> "30.0%"; None -> "—"."""
+    if value is None or value == "":
+        return "—"
+    return f"{value}%"

@@ -211,6 +211,12 @@ PERIODIC_TASKS = {
         "crontab": {"minute": "35", "hour": "8"},
         "queue": "sweeps",
     },
+    # Monday morning, the week that ended on Sunday; once per manager and ISO week.
+    "dashboard: weekly portfolio summary to managers": {
+        "task": "dashboard.tasks.sweep_weekly_summary",
+        "crontab": {"minute": "0", "hour": "8", "day_of_week": "1"},
+        "queue": "sweeps",
+    },
 }
 
 # --- Authentication -------------------------------------------------------------------------------------------------

@@ -149,6 +149,8 @@ class Loan(TimeStampedModel):
         indexes = [
             # the overdue list and the aging report: WHERE status = 'overdue' [AND bucket = ?]
             models.Index(fields=["status", "bucket"], name="loan_status_bucket_idx"),
+            # the dashboard's disbursements by month: WHERE disbursed_on in the period
+            models.Index(fields=["disbursed_on"], name="loan_disbursed_on_idx"),
             # branch loan lists: WHERE branch = ? AND status = ?
             models.Index(fields=["branch", "status"], name="loan_branch_status_idx"),
             # "my loans": WHERE officer = ? AND status = ?
