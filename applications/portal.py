@@ -56,10 +56,6 @@ def _hash(secret: str) -> str:
     return hmac.new(settings.FIELD_HASH_KEY.encode(), f"portal:{secret}".encode(), hashlib.sha256).hexdigest()
 
 
-def _language(borrower: Borrower) -> str:
-    return borrower.user.preferred_language if borrower.user_id else settings.LANGUAGE_CODE
-
-
 def _link(url_name: str, *args) -> str:
     # The portal app serves these pages; a URL name is runtime wiring, not an import of the higher app.
     return f"{settings.SITE_URL.rstrip('/')}{reverse(url_name, args=args)}"
@@ -77,7 +73,7 @@ def _send_to_borrower(borrower: Borrower, *, key: str, template: str, context: d
             template=template,
             to_address=address,
             context={"name": borrower.name, **context},
-            language=_language(borrower),
+            language=borrower.message_language,
             audience=OutboxMessage.Audience.BORROWER,
             recipient=borrower.user,
         )
@@ -219,7 +215,7 @@ def reset_code_send(*, identifier: str) -> None:
             template="portal_reset_code",
             to_address=borrower.email if channel == PortalResetCode.Channel.EMAIL else borrower.mobile,
             context={"name": borrower.name, "code": code, "minutes": int(RESET_CODE_VALID.total_seconds() // 60)},
-            language=_language(borrower),
+            language=borrower.message_language,
             audience=OutboxMessage.Audience.BORROWER,
             recipient=borrower.user,
         )

@@ -99,7 +99,7 @@ def _event(application: Application, *, kind: str, by: User | None, note: str = 
 def _notify_borrower(application: Application, template: str, event: ApplicationEvent, **context) -> None:
     """Queue an SMS to the borrower in the same transaction as the change it reports (DESIGN.md §6)."""
     borrower = application.borrower
-    language = _borrower_language(borrower)
+    language = borrower.message_language
     message_queue(
         key=f"application:{application.pk}:{template}:{event.pk}",
         channel=OutboxMessage.Channel.SMS,
@@ -110,10 +110,6 @@ def _notify_borrower(application: Application, template: str, event: Application
         audience=OutboxMessage.Audience.BORROWER,
         recipient=borrower.user,
     )
-
-
-def _borrower_language(borrower) -> str:
-    return borrower.user.preferred_language if borrower.user_id else settings.LANGUAGE_CODE
 
 
 def _notify_staff(user: User, template: str, key: str, **context) -> None:
@@ -467,7 +463,7 @@ def material_check(*, material: Material, by: User, accepted: bool, reason: str 
             application,
             "application_materials_missing",
             event,
-            material=material.name_in(_borrower_language(application.borrower)),
+            material=material.name_in(application.borrower.message_language),
             reason=material.rejection_reason,
         )
     return material

@@ -122,7 +122,7 @@ def reminders_sweep(*, today: date | None = None) -> int:
 
 def _reminder_messages(installment: Installment, offset: int) -> list[dict]:
     borrower = installment.loan.borrower
-    language = borrower.user.preferred_language if borrower.user_id else settings.LANGUAGE_CODE
+    language = borrower.message_language
     common = {
         "template": TEMPLATE,
         "context": reminder_context(installment, offset, language),

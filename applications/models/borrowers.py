@@ -122,6 +122,11 @@ class Borrower(IdentityMixin, TimeStampedModel):
         return self.name
 
     @property
+    def message_language(self) -> str:
+        """The language to write to the borrower in: their portal choice, else the site's default."""
+        return self.user.preferred_language if self.user_id else settings.LANGUAGE_CODE
+
+    @property
     def is_person(self) -> bool:
         return self.kind != BorrowerKind.COMPANY
 

@@ -9,7 +9,6 @@ is due on Monday at 12:00, and "one working day" is nine working hours: the same
 import string
 from datetime import date, timedelta
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
@@ -196,7 +195,7 @@ class _Blank(dict):
 
 def reply_fill(*, template: ReplyTemplate, inquiry: Inquiry) -> str:
     """The template's text in the borrower's language with its placeholders filled."""
-    language = inquiry.borrower.user.preferred_language if inquiry.borrower.user_id else settings.LANGUAGE_CODE
+    language = inquiry.borrower.message_language
     with translation.override(language):
         values = placeholders(inquiry, language)
     text = template.body_in(language)
@@ -230,7 +229,7 @@ def inquiry_reply(*, inquiry: Inquiry, by: User, text: str, template: ReplyTempl
             template="inquiry_answered",
             to_address=borrower.mobile,
             context={"name": borrower.name, "number": locked.number},
-            language=borrower.user.preferred_language if borrower.user_id else settings.LANGUAGE_CODE,
+            language=borrower.message_language,
             audience=OutboxMessage.Audience.BORROWER,
             recipient=borrower.user,
         )

@@ -494,10 +494,6 @@ def questionnaire_link(token: str) -> str:
     return f"{settings.SITE_URL.rstrip('/')}{reverse('followups:questionnaire_answer', args=[token])}"
 
 
-def _borrower_language(borrower) -> str:
-    return borrower.user.preferred_language if borrower.user_id else settings.LANGUAGE_CODE
-
-
 def questionnaire_send(*, followup: FollowUp, by: User) -> Questionnaire:
     """Send the borrower the follow-up's checklist as an online questionnaire (an SMS with a link valid for 7 days,
     and an email where the borrower gave an address); the borrower's answers complete the record."""
@@ -541,7 +537,7 @@ def questionnaire_send(*, followup: FollowUp, by: User) -> Questionnaire:
 
 def _queue_questionnaire_messages(followup: FollowUp, questionnaire: Questionnaire) -> None:
     borrower = _borrower_of(followup)
-    language = _borrower_language(borrower)
+    language = borrower.message_language
     subject = followup.loan if followup.loan_id else followup.application
     context = {
         "name": borrower.name,

@@ -40,7 +40,7 @@ def _language(questionnaire: Questionnaire | None) -> str:
         return translation.get_language() or settings.LANGUAGE_CODE
     followup = questionnaire.followup
     borrower = (followup.loan or followup.application).borrower
-    return borrower.user.preferred_language if borrower.user_id else settings.LANGUAGE_CODE
+    return borrower.message_language
 
 
 def _state(questionnaire: Questionnaire | None) -> str:
