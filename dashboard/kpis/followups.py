@@ -9,7 +9,6 @@ with the service and workload KPIs; percentages and hours come from `dashboard.k
 """
 
 from collections import defaultdict
-from urllib.parse import urlencode
 
 from django.db import connections
 from django.db.models import (
@@ -23,13 +22,13 @@ from django.db.models import (
     QuerySet,
 )
 from django.db.models.functions import TruncDate
-from django.urls import reverse
 
 from core.dates import SHANGHAI, local_today
 from followups.models import FollowUp, FollowUpKind, FollowUpStatus, RiskWarning, WarningStatus
 from followups.models.followups import OPEN_FOLLOWUP_STATUSES, RiskLevel
 
 from ..scope import Scope
+from .links import drill
 from .stats import PercentileCont, hours, percentile
 from .stats import percent as pct
 
@@ -57,13 +56,6 @@ def person_name(display_name: str, first_name: str, last_name: str, username: st
 def person_fields(path: str) -> tuple[str, ...]:
     """The fields `person_name` needs, under a relation path such as "officer"."""
     return tuple(f"{path}__{field}" for field in ("display_name", "first_name", "last_name", "username"))
-
-
-def drill(url_name: str, **params) -> str:
-    """The URL of a staff list with its GET filters (empty ones left out)."""
-    url = reverse(url_name)
-    query = urlencode({key: value for key, value in params.items() if value not in (None, "")})
-    return f"{url}?{query}" if query else url
 
 
 def median_by(queryset: QuerySet, group: str | None, value, *, output_field=None) -> dict:

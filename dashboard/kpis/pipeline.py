@@ -7,15 +7,14 @@ entered by the latest event that moved the application into the stage before tha
 """
 
 from collections import Counter, defaultdict
-from urllib.parse import urlencode
 
 from django.db.models import Case, CharField, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
-from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from applications.models import Application, ApplicationEvent, ApplicationStatus, RejectionReason, Review
 
 from ..scope import Scope
+from .links import drill
 from .stats import grouped_duration_percentiles, hours, percent
 
 S = ApplicationStatus
@@ -39,16 +38,10 @@ STAGES = (
 SLA_STAGES = (INITIAL, SECONDARY)
 
 
-def _drill(viewname: str, **params) -> str:
-    """The URL of a staff list page with its GET filters (empty ones left out)."""
-    query = urlencode({key: value for key, value in params.items() if value not in (None, "")})
-    return reverse(viewname) + (f"?{query}" if query else "")
-
-
 def _application_drill(scope: Scope, status: str) -> str:
     # The application list filters by status and product; branch scope comes from the viewer (it has no branch or
     # officer filter, so a head-office pick of one branch is not carried over).
-    return _drill("applications:list", show="branch", status=status, product=scope.product_id)
+    return drill("applications:list", show="branch", status=status, product=scope.product_id)
 
 
 def _applications(scope: Scope) -> QuerySet[Application]:

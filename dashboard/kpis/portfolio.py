@@ -13,11 +13,9 @@ being cured, not bucket moves).
 
 from datetime import date
 from decimal import Decimal
-from urllib.parse import urlencode
 
 from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth
-from django.urls import reverse
 
 from accounts.permissions import sees_all_branches
 from core.dates import add_months, local_today
@@ -27,22 +25,17 @@ from postloan.models.base import ZERO
 from postloan.selectors import overdue_list
 
 from ..scope import Scope
+from .links import drill
 from .stats import percent
 
 NPL_CLASSES = (Classification.SUBSTANDARD, Classification.DOUBTFUL, Classification.LOSS)
 TOP_OVERDUE = 10
 
 
-def _drill(viewname: str, *args, **params) -> str:
-    """The URL of a staff page with its GET filters (empty ones left out)."""
-    query = urlencode({key: value for key, value in params.items() if value not in (None, "")})
-    return reverse(viewname, args=args) + (f"?{query}" if query else "")
-
-
 def _loan_list_drill(scope: Scope, **filters) -> str:
     """The loan list (postloan:list) with the dashboard's branch and officer carried over to its own filters."""
     branch = scope.branch_id if sees_all_branches(scope.user) else None
-    return _drill("postloan:list", show="branch", **filters, branch=branch, officer=scope.officer_id)
+    return drill("postloan:list", show="branch", **filters, branch=branch, officer=scope.officer_id)
 
 
 def _loans(scope: Scope) -> QuerySet[Loan]:
@@ -142,7 +135,7 @@ def overdue_by_bucket(scope: Scope) -> dict:
             "label": label,
             "count": found[value]["count"] if value in found else 0,
             "amount": _money(found[value]["amount"] if value in found else None),
-            "drill": _drill("postloan:overdue", bucket=value),
+            "drill": drill("postloan:overdue", bucket=value),
         }
         for value, label in Bucket.choices
         if value != Bucket.CURRENT
@@ -203,7 +196,7 @@ def top_overdue(scope: Scope, limit: int = TOP_OVERDUE) -> dict:
                 "bucket": row["bucket"],
                 "bucket_label": labels[row["bucket"]],
                 "amount": _money(row["overdue_amount"]),
-                "drill": _drill("postloan:detail", row["pk"]),
+                "drill": drill("postloan:detail", row["pk"]),
             }
             for row in rows
         ]

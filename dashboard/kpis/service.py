@@ -19,7 +19,8 @@ from postloan.models import Loan
 from postloan.reminders import TEMPLATE as REMINDER_TEMPLATE
 
 from ..scope import Scope
-from .followups import drill, median_by, person_fields, person_name
+from .followups import median_by, person_fields, person_name
+from .links import drill
 from .stats import hours, one_decimal
 from .stats import percent as pct
 

@@ -20,7 +20,8 @@ from postloan.models import Loan
 from postloan.models.loans import OPEN_LOAN_STATUSES
 
 from ..scope import Scope
-from .followups import drill, followups_in, person_name
+from .followups import followups_in, person_name
+from .links import drill
 
 LOAN_PRODUCT = "contract__application__product"
 # Warnings a risk officer still has to deal with.
