@@ -14,6 +14,7 @@ from .models import (
     Borrower,
     Collateral,
     Material,
+    PortalInvitation,
     Review,
     identity_lookup_hash,
 )
@@ -173,3 +174,12 @@ def approver_limits_by_branch(applications) -> tuple[dict[int, object], object]:
         if row["branch__is_head_office"]:
             head_office = max(head_office or row["limit"], row["limit"])
     return by_branch, head_office
+
+
+def pending_invitation(borrower: Borrower) -> PortalInvitation | None:
+    """The borrower's newest portal invitation that can still be used."""
+    return (
+        PortalInvitation.objects.filter(borrower=borrower, used_at__isnull=True, expires_at__gt=timezone.now())
+        .order_by("-created_at")
+        .first()
+    )

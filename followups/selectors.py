@@ -24,6 +24,8 @@ from .models import (
     FollowUpKind,
     FollowUpPhoto,
     FollowUpStatus,
+    Inquiry,
+    InquiryReply,
     Question,
     QuestionSet,
     RiskWarning,
@@ -213,4 +215,15 @@ def team_counts(user: User, day) -> list[User]:
         )
         .select_related("branch")
         .order_by("branch__name", "display_name", "username")
+    )
+
+
+def inquiries_for(user: User) -> QuerySet[Inquiry]:
+    """Borrowers' inquiries in the user's branch scope (head office: all)."""
+    return scope(Inquiry.objects.all(), user)
+
+
+def inquiry_replies(inquiry: Inquiry) -> QuerySet[InquiryReply]:
+    return (
+        InquiryReply.objects.filter(inquiry=inquiry).select_related("author", "template").order_by("created_at", "pk")
     )

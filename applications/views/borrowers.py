@@ -16,7 +16,7 @@ from core.masking import mask_phone
 
 from .. import portal, selectors, services
 from ..forms import BorrowerForm, BorrowerSearchForm, apply_service_errors
-from ..models import Application, Borrower, PortalInvitation, TransitionError
+from ..models import Application, Borrower, TransitionError
 
 # The intake wizard, first step to last; the detail page's tabs carry steps 4 to 8.
 INTAKE_STEPS = (
@@ -151,11 +151,7 @@ def _borrower_page(request: HttpRequest, borrower: Borrower, *, revealed_number:
             "may_invite": can(request.user, "borrower.invite", borrower) and not borrower.user_id,
             "portal_user": borrower.user if borrower.user_id else None,
             "invitation_hours": int(portal.INVITATION_VALID.total_seconds() // 3600),
-            "pending_invitation": None
-            if borrower.user_id
-            else PortalInvitation.objects.filter(borrower=borrower, used_at__isnull=True, expires_at__gt=timezone.now())
-            .order_by("-created_at")
-            .first(),
+            "pending_invitation": None if borrower.user_id else selectors.pending_invitation(borrower),
         },
     )
 

@@ -206,8 +206,19 @@ def reply_fill(*, template: ReplyTemplate, inquiry: Inquiry) -> str:
         return text
 
 
-def inquiry_reply(*, inquiry: Inquiry, by: User, text: str, template: ReplyTemplate | None = None) -> InquiryReply:
-    """Reply to the borrower; the first reply answers the inquiry and records the response time."""
+def inquiry_reply(
+    *,
+    inquiry: Inquiry,
+    by: User,
+    text: str,
+    template: ReplyTemplate | None = None,
+    replies_seen: int | None = None,
+) -> InquiryReply:
+    """Reply to the borrower; the first reply answers the inquiry and records the response time.
+
+    `replies_seen` is how many replies the replier's page showed: if another has been sent since (two clicks on
+    "send", two colleagues at once), nothing is sent. The row lock makes such posts wait for each other.
+    """
     _require_replier(by, inquiry)
     text = (text or "").strip()
     if not text:
@@ -217,6 +228,10 @@ def inquiry_reply(*, inquiry: Inquiry, by: User, text: str, template: ReplyTempl
     now = timezone.now()
     with transaction.atomic():
         locked = Inquiry.objects.select_for_update(of=("self",)).select_related("borrower__user").get(pk=inquiry.pk)
+        if replies_seen is not None and locked.replies.count() != replies_seen:
+            raise TransitionError(
+                _("A reply was sent since this page was opened, so yours was not sent. Read it, then reply again.")
+            )
         reply = InquiryReply.objects.create(inquiry=locked, author=by, text=text, template=template, created_at=now)
         if locked.status == InquiryStatus.OPEN:
             locked.status, locked.answered_at = InquiryStatus.ANSWERED, now

@@ -8,7 +8,6 @@ showed: when it no longer matches (a second click on "Send", or a colleague's re
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -16,12 +15,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.permissions import action_required, can, has_role, require, scope, sees_all_branches
+from accounts.permissions import action_required, can, has_role, require, sees_all_branches
 from accounts.roles import Role
 from postloan.views.common import PAGE_SIZE, perform
 
+from .. import selectors
 from ..inquiry_forms import InquiryFilterForm, InquiryReassignForm, ReplyForm
-from ..models import Inquiry, InquiryReply, InquiryStatus
+from ..models import Inquiry, InquiryStatus
 from ..services.inquiries import inquiry_reassign, inquiry_reply, reply_fill
 
 # What an inbox row and the inquiry's page show, joined up front.
@@ -46,7 +46,7 @@ def inquiry_inbox(request: HttpRequest) -> HttpResponse:
     """The branch's inquiries (every branch's for head office), the open ones by default, soonest due first."""
     now = timezone.now()
     form = InquiryFilterForm(request.GET or None, user=request.user)
-    queryset = form.apply(scope(Inquiry.objects.all(), request.user), now=now)
+    queryset = form.apply(selectors.inquiries_for(request.user), now=now)
     queryset = queryset.select_related(*INBOX_RELATED).order_by("due_at", "pk")
     page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
     for inquiry in page.object_list:
@@ -69,7 +69,7 @@ def get_inquiry_for_user(request: HttpRequest, pk: int, action: str = "inquiry.v
     """The one access check for inquiries: 403 for a role without `action`, 404 outside the branch scope."""
     require(request.user, action)
     try:
-        return scope(Inquiry.objects.all(), request.user).select_related(*DETAIL_RELATED).get(pk=pk)
+        return selectors.inquiries_for(request.user).select_related(*DETAIL_RELATED).get(pk=pk)
     except Inquiry.DoesNotExist:
         raise Http404(_("No such inquiry in your branch.")) from None
 
@@ -93,7 +93,7 @@ def _render(
     status: int = 200,
 ) -> HttpResponse:
     user = request.user
-    replies = list(InquiryReply.objects.filter(inquiry=inquiry).select_related("author", "template"))
+    replies = list(selectors.inquiry_replies(inquiry))
     replying = may_reply(user, inquiry)
     reassigning = can(user, "inquiry.reassign", inquiry) and inquiry.status == InquiryStatus.OPEN
     if replying and reply_form is None:
@@ -157,23 +157,20 @@ def _use_template(request: HttpRequest, inquiry: Inquiry, form: ReplyForm) -> Ht
 
 def _send(request: HttpRequest, inquiry: Inquiry, form: ReplyForm) -> HttpResponse:
     data = form.cleaned_data
-    with transaction.atomic():
-        # The row lock makes two posts of one form wait for each other; the second then sees the first's reply.
-        Inquiry.objects.select_for_update().filter(pk=inquiry.pk).first()
-        if inquiry.replies.count() != data["replies_seen"]:
-            messages.error(
-                request,
-                _("A reply was sent since this page was opened, so yours was not sent. Read it, then reply again."),
-            )
-            return redirect(inquiry_url(inquiry, "replies"))
-        worked, _reply = perform(
-            request,
-            lambda: inquiry_reply(inquiry=inquiry, by=request.user, text=data["text"], template=data.get("template")),
-            success=_("Your reply is sent; the borrower gets an SMS telling them to read it on the portal."),
-            form=form,
-        )
+    worked, _reply = perform(
+        request,
+        lambda: inquiry_reply(
+            inquiry=inquiry,
+            by=request.user,
+            text=data["text"],
+            template=data.get("template"),
+            replies_seen=data["replies_seen"],
+        ),
+        success=_("Your reply is sent; the borrower gets an SMS telling them to read it on the portal."),
+        form=form,
+    )
     if worked or not form.errors:
-        return redirect(inquiry_url(inquiry, "replies" if worked else ""))
+        return redirect(inquiry_url(inquiry, "replies"))
     return _render(request, inquiry, reply_form=form, status=400)
 
 

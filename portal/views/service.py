@@ -33,8 +33,8 @@ def _inquiry_form(request: HttpRequest, data=None) -> InquiryForm:
     borrower = request.borrower
     return InquiryForm(
         data,
-        applications=list(borrower.applications.exclude(status="disbursed").order_by("-created_at")),
-        loans=list(borrower.loans.order_by("-disbursed_on")),
+        applications=list(selectors.my_applications(borrower).exclude(status="disbursed")),
+        loans=list(selectors.my_loans(borrower)),
         initial={"category": request.GET.get("category", ""), "about": request.GET.get("about", "")},
     )
 
