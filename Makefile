@@ -7,7 +7,7 @@ PORT ?= 8000
 # Two workers (the machine has two cores); a test file stays on one worker so its module-scoped setup runs once.
 PYTEST_ARGS ?= -n 2 --dist loadfile
 
-.PHONY: help install install-test run web migrate seed test test-fast browser-deps lint format check messages ci clean
+.PHONY: help install install-test run web migrate seed test test-fast browser-deps lint format check messages bench bench-smoke ci clean
 
 help:
 	@echo "make run      install, migrate, load demo data and start web + Celery worker + beat"
@@ -15,6 +15,7 @@ help:
 	@echo "make lint     ruff (with Django and timezone rules) and djlint on templates"
 	@echo "make check    makemigrations --check and check --deploy with production settings"
 	@echo "make messages update the translation catalogs and compile them"
+	@echo "make bench    generate LOANS (100000) loans and time the busiest pages (docs/performance.md)"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -76,7 +77,17 @@ messages: install
 	$(PY) manage.py makemessages --locale zh_Hans --locale en --ignore '.venv/*' --ignore 'var/*' --ignore 'tests/*' --ignore 'artifacts/*' --no-obsolete
 	$(PY) manage.py compilemessages --ignore '.venv/*'
 
-ci: lint check test
+# Performance (docs/performance.md): a generated book served by gunicorn with the production settings.
+LOANS ?= 100000
+bench: install var
+	@command -v hey >/dev/null || apt-get install -y -qq hey
+	$(PY) scripts/bench.py --loans $(LOANS) $(BENCH_ARGS)
+
+# CI's variant: 5,000 loans in a fresh database; fails on an error page or a query budget, times nothing.
+bench-smoke: install var
+	$(PY) scripts/bench.py --smoke
+
+ci: lint check test bench-smoke
 
 clean:
 	rm -rf $(VENV) var

@@ -33,6 +33,7 @@ MENU = (
     (Role.RISK_OFFICER, _("Overdue"), "postloan:overdue"),
     (Role.RISK_OFFICER, _("Restructurings"), "postloan:restructuring_queue"),
     (Role.RISK_OFFICER, _("Inquiries"), "followups:inquiries"),
+    (Role.RISK_OFFICER, _("Exports"), "dashboard:exports"),
     (Role.MANAGER, _("Dashboard"), "dashboard:home"),
     (Role.MANAGER, _("Loans"), "postloan:list"),
     (Role.MANAGER, _("Overdue"), "postloan:overdue"),

@@ -54,6 +54,9 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     "followup.reassign": frozenset({Role.MANAGER}),
     "warning.handle": frozenset({Role.RISK_OFFICER}),
     "dashboard.view": frozenset({Role.MANAGER}),
+    # Bulk data: managers and risk officers take lists out; only a manager brings a spreadsheet book in.
+    "report.export": frozenset({Role.MANAGER, Role.RISK_OFFICER}),
+    "book.import": frozenset({Role.MANAGER}),
     "outbox.view": frozenset({Role.ADMIN}),
     "identity.reveal": frozenset({Role.REVIEWER, Role.APPROVER, Role.RISK_OFFICER, Role.MANAGER}),
     "portal.use": frozenset({Role.BORROWER}),

@@ -6,7 +6,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import User
+from accounts.models import Branch, User
+from accounts.permissions import scope, sees_all_branches
 from accounts.roles import Role
 from core.identity import (
     birth_date_from_resident_id,
@@ -67,8 +68,16 @@ class ApplicationFilterForm(forms.Form):
     product = forms.ModelChoiceField(
         label=_("Product"), required=False, queryset=Product.objects.all(), empty_label=_("All products")
     )
+    branch = forms.ModelChoiceField(
+        label=_("Branch"), required=False, queryset=Branch.objects.none(), empty_label=_("All branches")
+    )
+    officer = forms.ModelChoiceField(
+        label=_("Loan officer"), required=False, queryset=User.objects.none(), empty_label=_("All officers")
+    )
     created_from = forms.DateField(label=_("Created from"), required=False, widget=_date_input())
     created_to = forms.DateField(label=_("Created to"), required=False, widget=_date_input())
+    submitted_from = forms.DateField(label=_("Submitted from"), required=False, widget=_date_input())
+    submitted_to = forms.DateField(label=_("Submitted to"), required=False, widget=_date_input())
     breached = forms.BooleanField(label=_("Past review target only"), required=False)
     q = forms.CharField(
         label=_("Search"),
@@ -79,21 +88,35 @@ class ApplicationFilterForm(forms.Form):
         ),
     )
 
-    def __init__(self, *args, is_officer: bool = False, **kwargs):
+    def __init__(self, *args, is_officer: bool = False, user: User | None = None, **kwargs):
+        """`user` scopes the branch (head office only) and officer choices; without it neither offers another
+        branch (the selector keeps the viewer's branch scope whatever is chosen)."""
         super().__init__(*args, **kwargs)
         self.is_officer = is_officer
         if not is_officer:
             del self.fields["show"]
+        if user is not None and sees_all_branches(user):
+            self.fields["branch"].queryset = Branch.objects.order_by("code")
+        else:
+            del self.fields["branch"]
+        officers = User.objects.filter(groups__name=Role.OFFICER, is_active=True)
+        if user is not None:
+            officers = scope(officers, user)
+        self.fields["officer"].queryset = officers.order_by("display_name", "username").distinct()
 
     def filters(self) -> dict:
         """Keyword arguments for selectors.application_list (officers see their own unless they ask for more)."""
         data = self.cleaned_data if self.is_valid() else {}
         return {
-            "mine": self.is_officer and data.get("show", "") != self.SHOW_BRANCH,
+            "mine": self.is_officer and data.get("show", "") != self.SHOW_BRANCH and not data.get("officer"),
             "status": data.get("status") or "",
             "product_id": data["product"].pk if data.get("product") else None,
+            "branch_id": data["branch"].pk if data.get("branch") else None,
+            "officer_id": data["officer"].pk if data.get("officer") else None,
             "created_from": data.get("created_from"),
             "created_to": data.get("created_to"),
+            "submitted_from": data.get("submitted_from"),
+            "submitted_to": data.get("submitted_to"),
             "breached": bool(data.get("breached")),
             "query": data.get("q") or "",
         }

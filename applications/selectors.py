@@ -55,12 +55,17 @@ def application_list(
     mine: bool = False,
     status: str = "",
     product_id: int | None = None,
+    branch_id: int | None = None,
+    officer_id: int | None = None,
     created_from=None,
     created_to=None,
+    submitted_from=None,
+    submitted_to=None,
     breached: bool = False,
     query: str = "",
 ) -> QuerySet[Application]:
-    """The filtered application list, newest first."""
+    """The filtered application list, newest first. Dates are Asia/Shanghai calendar days, inclusive; the submission
+    dates are the latest submission's (`submitted_at`), as the dashboard's funnel counts its cohort."""
     queryset = applications_for(user).select_related(*LIST_RELATED)
     if mine:
         queryset = queryset.filter(officer=user)
@@ -68,10 +73,18 @@ def application_list(
         queryset = queryset.filter(status=status)
     if product_id:
         queryset = queryset.filter(product_id=product_id)
+    if branch_id:
+        queryset = queryset.filter(branch_id=branch_id)
+    if officer_id:
+        queryset = queryset.filter(officer_id=officer_id)
     if created_from:
         queryset = queryset.filter(created_at__date__gte=created_from)
     if created_to:
         queryset = queryset.filter(created_at__date__lte=created_to)
+    if submitted_from:
+        queryset = queryset.filter(submitted_at__date__gte=submitted_from)
+    if submitted_to:
+        queryset = queryset.filter(submitted_at__date__lte=submitted_to)
     if breached:
         queryset = queryset.filter(
             status__in=(S.SUBMITTED, S.INITIAL_REVIEW, S.SECONDARY_REVIEW), sla_due_at__lt=timezone.now()

@@ -15,7 +15,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.models import AuditEvent, User
-from accounts.permissions import can, has_role, in_scope, require
+from accounts.permissions import can, has_role, in_scope, require, sees_all_branches
 from accounts.roles import Role
 from accounts.services import audit_record
 from core.dates import add_months, local_today
@@ -163,20 +163,57 @@ def borrower_find(*, identity_type: str, identity_number: str) -> Borrower | Non
 def borrower_create(*, by: User, identity_type: str, identity_number: str, **fields) -> tuple[Borrower, bool]:
     """Create a borrower in the officer's branch, or return the one who already has this identity (created=False)."""
     require(by, "borrower.create")
+    return _borrower_save(
+        by=by, branch=by.branch, identity_type=identity_type, identity_number=identity_number, **fields
+    )
+
+
+def _borrower_save(
+    *, by: User, branch, identity_type: str, identity_number: str, bulk: bool = False, **fields
+) -> tuple[Borrower, bool]:
+    """The one way a borrower row is written (encrypted identity, keyed hash, masked copy), or the existing one.
+
+    `bulk` (an import of thousands of rows) skips the queries `full_clean` makes to probe the foreign keys and check
+    constraints, which the database enforces anyway; every field's own validation still runs."""
     identity_number = _clean_identity(identity_type, identity_number)
     existing = borrower_find(identity_type=identity_type, identity_number=identity_number)
     if existing is not None:
         return existing, False
-    borrower = Borrower(branch=by.branch, created_by=by, **fields)
+    borrower = Borrower(branch=branch, created_by=by, **fields)
     borrower.set_identity(identity_type, identity_number)
-    borrower.full_clean(exclude=["identity_hash", "identity_masked"])
+    if bulk:
+        borrower.full_clean(
+            exclude=["identity_hash", "identity_masked", "branch", "created_by"], validate_constraints=False
+        )
+    else:
+        borrower.full_clean(exclude=["identity_hash", "identity_masked"])
     try:
         with transaction.atomic():
             borrower.save()
     except IntegrityError:
         # Two officers entered the same person at the same moment: the other one won.
-        return borrower_find(identity_type=identity_type, identity_number=identity_number), False
+        existing = borrower_find(identity_type=identity_type, identity_number=identity_number)
+        if existing is None:
+            raise
+        return existing, False
     return borrower, True
+
+
+def require_import_branch(user: User, branch) -> None:
+    """A bulk import writes only into the importer's branch; head office imports into any branch."""
+    if not sees_all_branches(user) and branch.pk != user.branch_id:
+        raise PermissionDenied(_("You may import only into your own branch."))
+
+
+@transaction.atomic
+def borrower_import(*, by: User, branch, identity_type: str, identity_number: str, **fields) -> tuple[Borrower, bool]:
+    """A borrower migrated from a spreadsheet into `branch`, saved exactly as `borrower_create` saves one; the one
+    who already has this identity is returned untouched (created=False), so importing a file twice adds nothing."""
+    require(by, "book.import")
+    require_import_branch(by, branch)
+    return _borrower_save(
+        by=by, branch=branch, identity_type=identity_type, identity_number=identity_number, bulk=True, **fields
+    )
 
 
 def is_blocklisted(borrower: Borrower) -> bool:
@@ -304,6 +341,49 @@ def application_create(
     )
     _event(application, kind=ApplicationEvent.Kind.STATUS, by=by, created=True)
     ApplicationEvent.objects.filter(application=application).update(to_status=S.DRAFT)
+    return application
+
+
+@transaction.atomic
+def application_import(
+    *,
+    by: User,
+    borrower: Borrower,
+    product: Product,
+    branch,
+    officer: User,
+    amount,
+    term_months: int,
+    method: str,
+    annual_rate,
+    purpose: str = "",
+    note: str,
+    **data,
+) -> Application:
+    """The application behind a loan migrated from another system, created directly as disbursed: its review
+    happened there. One note on the timeline says so; no status change is recorded (the pipeline's funnel, decisions
+    and stage times count only LoanTrack's own reviews), no borrower message is sent."""
+    require(by, "book.import")
+    require_import_branch(by, branch)
+    amount, annual_rate = round_money(amount), to_decimal(annual_rate)
+    application = Application.objects.create(
+        number=next_document_number("LA", local_today().year),
+        borrower=borrower,
+        product=product,
+        amount=amount,
+        term_months=term_months,
+        method=method,
+        annual_rate=annual_rate,
+        purpose=purpose,
+        branch=branch,
+        officer=officer,
+        created_by=by,
+        status=S.DISBURSED,
+        approved_amount=amount,
+        approved_rate=annual_rate,
+        approved_term_months=term_months,
+    )
+    _event(application, kind=ApplicationEvent.Kind.NOTE, by=by, note=note, imported=True, **data)
     return application
 
 

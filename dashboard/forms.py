@@ -12,6 +12,8 @@ from accounts.roles import Role
 from applications.models import Product
 from core.dates import local_today
 
+from .imports import MAX_FILE_BYTES as MAX_IMPORT_BYTES
+from .models import ImportKind
 from .scope import Scope
 
 # The default period: the last 90 days up to today.
@@ -72,3 +74,40 @@ class DashboardFilterForm(forms.Form):
             product_id=product.pk if product else None,
             officer_id=officer.pk if officer else None,
         )
+
+
+class ImportUploadForm(forms.Form):
+    """A spreadsheet of existing borrowers or loans: .xlsx or .csv, checked by content, at most 10 MB."""
+
+    kind = forms.ChoiceField(label=_("The file holds"), choices=ImportKind.choices, widget=forms.RadioSelect)
+    file = forms.FileField(label=_("File (.xlsx or .csv)"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["file"].widget.attrs["accept"] = ".xlsx,.csv"
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        name = (upload.name or "").lower()
+        if not name.endswith((".xlsx", ".csv")):
+            raise forms.ValidationError(
+                _("Upload an Excel workbook (.xlsx) or a CSV file (.csv); save other formats as one of them first.")
+            )
+        if upload.size > MAX_IMPORT_BYTES:
+            raise forms.ValidationError(
+                _("The file is %(size).1f MB; the largest file accepted is %(limit)d MB.")
+                % {"size": upload.size / 1024 / 1024, "limit": MAX_IMPORT_BYTES // 1024 // 1024}
+            )
+        if upload.size == 0:
+            raise forms.ValidationError(_("The file is empty."))
+        upload.seek(0)
+        head = upload.read(4096)
+        upload.seek(0)
+        # By content, not by name: a workbook is a zip archive, a CSV file is text.
+        if name.endswith(".xlsx") and not head.startswith(b"PK\x03\x04"):
+            raise forms.ValidationError(_("This file is named .xlsx but is not an Excel workbook."))
+        if name.endswith(".csv") and b"\x00" in head:
+            raise forms.ValidationError(_("This file is named .csv but is not text."))
+        return upload

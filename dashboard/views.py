@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from accounts.permissions import action_required
+from postloan.models import Bucket
 
 from .charts import Chart, Series
 from .forms import DashboardFilterForm
@@ -57,6 +58,7 @@ def _pipeline(scope: Scope) -> dict:
                     Series(_("Applications"), [row["count"] for row in funnel["rows"]]),
                     Series(_("Share of submitted"), [row["percent"] for row in funnel["rows"]], drawn=False),
                 ],
+                drills=[row["drill"] for row in funnel["rows"]],
             ),
             Chart(
                 id="chart-stage-times",
@@ -76,8 +78,10 @@ def _portfolio(scope: Scope) -> dict:
     disbursed = portfolio.disbursed_by_month(scope)
     overdue = portfolio.overdue_by_bucket(scope)
     classes = portfolio.classification(scope)
+    rolls = portfolio.roll_rates(scope)
     months = [row["month"].strftime("%Y-%m") for row in disbursed["months"]]
     return {
+        "rolls": rolls,
         "outstanding": portfolio.outstanding(scope),
         "overdue": overdue,
         "classes": classes,
@@ -94,6 +98,7 @@ def _portfolio(scope: Scope) -> dict:
                     Series(_("Amount"), [row["amount"] for row in disbursed["months"]], money=True),
                     Series(_("Loans"), [row["count"] for row in disbursed["months"]], drawn=False),
                 ],
+                drills=[row["drill"] for row in disbursed["months"]],
             ),
             Chart(
                 id="chart-overdue",
@@ -116,6 +121,16 @@ def _portfolio(scope: Scope) -> dict:
                     Series(_("Loans"), [row["count"] for row in classes["categories"]], drawn=False),
                 ],
                 drills=[row["drill"] for row in classes["categories"]],
+            ),
+            Chart(
+                id="chart-roll-rates",
+                title=_("Roll rates: share of each bucket's loans in a worse bucket one month later"),
+                kind="line",
+                labels=[month["label"] for month in rolls["months"]],
+                series=[
+                    Series(str(label), [month["rows"][index]["forward"]["percent"] for month in rolls["months"]])
+                    for index, (_value, label) in enumerate(Bucket.choices)
+                ],
             ),
         ],
     }

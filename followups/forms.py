@@ -4,9 +4,11 @@ from django import forms
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import User
+from accounts.models import Branch, User
+from accounts.permissions import scope, sees_all_branches
 from accounts.roles import Role
 from applications.forms import apply_service_errors
+from applications.models import Product
 
 from .models import ContactAttempt, FollowUp, Question, QuestionSet
 from .models.followups import Channel, RepaymentAbility, RiskLevel, RiskSignal, Subject, Willingness
@@ -18,6 +20,7 @@ __all__ = [
     "PhotoForm",
     "ReassignForm",
     "RecordForm",
+    "TeamFilterForm",
     "apply_service_errors",
 ]
 
@@ -170,3 +173,44 @@ def branch_officers(branch_id: int):
     return User.objects.filter(is_active=True, branch_id=branch_id, groups__name=Role.OFFICER).order_by(
         "display_name", "username"
     )
+
+
+class TeamFilterForm(forms.Form):
+    """The team page's filters of its late follow-ups: the branch (head office only), the officer and the product, as
+    the dashboard's drill-downs pass them. Another branch's id is an invalid choice, and an invalid form filters
+    nothing: the list stays inside the viewer's branch scope either way."""
+
+    branch = forms.ModelChoiceField(
+        label=_("Branch"), required=False, queryset=Branch.objects.none(), empty_label=_("All branches")
+    )
+    officer = forms.ModelChoiceField(
+        label=_("Loan officer"), required=False, queryset=User.objects.none(), empty_label=_("All officers")
+    )
+    product = forms.ModelChoiceField(
+        label=_("Product"), required=False, queryset=Product.objects.none(), empty_label=_("All products")
+    )
+
+    def __init__(self, *args, user: User | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if user is not None and sees_all_branches(user):
+            self.fields["branch"].queryset = Branch.objects.order_by("code")
+        else:
+            del self.fields["branch"]
+        officers = User.objects.filter(groups__name=Role.OFFICER, is_active=True)
+        if user is not None:
+            officers = scope(officers, user)
+        self.fields["officer"].queryset = officers.order_by("display_name", "username").distinct()
+        self.fields["product"].queryset = Product.objects.order_by("code")
+
+    def filters(self) -> dict:
+        """Keyword arguments for selectors.late_followups."""
+        data = self.cleaned_data if self.is_valid() else {}
+        return {
+            "branch_id": data["branch"].pk if data.get("branch") else None,
+            "officer_id": data["officer"].pk if data.get("officer") else None,
+            "product_id": data["product"].pk if data.get("product") else None,
+        }
+
+    @property
+    def is_filtered(self) -> bool:
+        return any(value is not None for value in self.filters().values())

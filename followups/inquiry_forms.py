@@ -5,6 +5,8 @@ The forms check the shape of the input only; who may reply or reassign, and the 
 followups.services.inquiries, whose ValidationErrors land back on these forms through `apply_service_errors`.
 """
 
+from datetime import date, datetime, time, timedelta
+
 from django import forms
 from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone, translation
@@ -12,6 +14,8 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Branch, User
 from accounts.permissions import scope, sees_all_branches
+from applications.models import Product
+from core.dates import SHANGHAI
 
 from .models import Inquiry, InquiryCategory, InquiryStatus, ReplyTemplate
 from .services.inquiries import MAX_REPLY, REPLIER_ROLES
@@ -27,6 +31,15 @@ def repliers(queryset: QuerySet[User]) -> QuerySet[User]:
 def branch_repliers(branch_id: int) -> QuerySet[User]:
     """Who may be handed an inquiry of a branch."""
     return repliers(User.objects.filter(branch_id=branch_id))
+
+
+def _date_input() -> forms.DateInput:
+    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+def start_of_day(day: date) -> datetime:
+    """The first moment of a calendar day in Asia/Shanghai (aware)."""
+    return datetime.combine(day, time.min, tzinfo=SHANGHAI)
 
 
 def late_q(now) -> Q:
@@ -58,6 +71,15 @@ class InquiryFilterForm(forms.Form):
     assignee = forms.ModelChoiceField(
         label=_("Assigned to"), required=False, queryset=User.objects.none(), empty_label=_("Anyone")
     )
+    product = forms.ModelChoiceField(
+        label=_("Product"),
+        required=False,
+        queryset=Product.objects.none(),
+        empty_label=_("All products"),
+        help_text=_("Of the application or loan the question is about."),
+    )
+    asked_from = forms.DateField(label=_("Asked from"), required=False, widget=_date_input())
+    asked_to = forms.DateField(label=_("Asked to"), required=False, widget=_date_input())
     late = forms.BooleanField(
         label=_("Late only"),
         required=False,
@@ -71,6 +93,7 @@ class InquiryFilterForm(forms.Form):
         else:
             del self.fields["branch"]
         self.fields["assignee"].queryset = repliers(scope(User.objects.all(), user))
+        self.fields["product"].queryset = Product.objects.order_by("code")
 
     def apply(self, queryset: QuerySet[Inquiry], *, now=None) -> QuerySet[Inquiry]:
         """The inquiries the filters keep; invalid input counts as no filter."""
@@ -86,6 +109,15 @@ class InquiryFilterForm(forms.Form):
             queryset = queryset.filter(branch=data["branch"])
         if data.get("assignee"):
             queryset = queryset.filter(assignee=data["assignee"])
+        if data.get("product"):
+            product = data["product"]
+            about = Q(application__product=product) | Q(loan__contract__application__product=product)
+            queryset = queryset.filter(about)
+        # Asked on these days in Asia/Shanghai, both included (the dashboard's period).
+        if data.get("asked_from"):
+            queryset = queryset.filter(created_at__gte=start_of_day(data["asked_from"]))
+        if data.get("asked_to"):
+            queryset = queryset.filter(created_at__lt=start_of_day(data["asked_to"] + timedelta(days=1)))
         if data.get("late"):
             queryset = queryset.filter(late_q(now or timezone.now()))
         return queryset

@@ -5,12 +5,17 @@ ValidationErrors land back on these forms through `apply_service_errors`.
 """
 
 from django import forms
+from django.db.models import QuerySet
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import Branch, User
+from accounts.permissions import scope, sees_all_branches
+from accounts.roles import Role
+from applications.models import Product
 from core.dates import local_today
 
-from .models import Question, QuestionSet
+from .models import Question, QuestionSet, RiskWarning
 from .services import answer_field
 from .services.warnings import MAX_NOTE_LENGTH
 
@@ -71,11 +76,53 @@ class EscalateForm(forms.Form):
 
 
 class WarningFilterForm(forms.Form):
+    """The warning list's filters: which warnings (`status`), and the branch (head office only), the loan's officer
+    and product, as the dashboard's drill-downs pass them. Another branch's id is an invalid choice, and an invalid
+    form filters nothing: the list stays inside the viewer's branch scope either way."""
+
     status = forms.ChoiceField(
         label=_("Show"),
         required=False,
         choices=[("", _("Open and acknowledged")), ("open", _("Open only")), ("breached", _("Past the deadline"))],
     )
+    branch = forms.ModelChoiceField(
+        label=_("Branch"), required=False, queryset=Branch.objects.none(), empty_label=_("All branches")
+    )
+    officer = forms.ModelChoiceField(
+        label=_("Loan officer"), required=False, queryset=User.objects.none(), empty_label=_("All officers")
+    )
+    product = forms.ModelChoiceField(
+        label=_("Product"), required=False, queryset=Product.objects.none(), empty_label=_("All products")
+    )
+
+    def __init__(self, *args, user: User | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if user is not None and sees_all_branches(user):
+            self.fields["branch"].queryset = Branch.objects.order_by("code")
+        else:
+            del self.fields["branch"]
+        officers = User.objects.filter(groups__name=Role.OFFICER, is_active=True)
+        if user is not None:
+            officers = scope(officers, user)
+        self.fields["officer"].queryset = officers.order_by("display_name", "username").distinct()
+        self.fields["product"].queryset = Product.objects.order_by("code")
+
+    def narrow(self, queryset: QuerySet[RiskWarning]) -> QuerySet[RiskWarning]:
+        """The warnings of the chosen branch, loan officer and product (not the `status` choice: the page counts
+        each status of what this keeps)."""
+        data = self.cleaned_data if self.is_valid() else {}
+        if data.get("branch"):
+            queryset = queryset.filter(branch=data["branch"])
+        if data.get("officer"):
+            queryset = queryset.filter(loan__officer=data["officer"])
+        if data.get("product"):
+            queryset = queryset.filter(loan__contract__application__product=data["product"])
+        return queryset
+
+    @property
+    def is_filtered(self) -> bool:
+        data = self.cleaned_data if self.is_valid() else {}
+        return any(value for name, value in data.items() if name != "status")
 
 
 # --- the borrower's questionnaire ---------------------------------------------------------------------------------

@@ -201,6 +201,29 @@ def script_for(followup: FollowUp, language: str) -> str:
     return fill_script(script_template_for(followup), followup, language)
 
 
+def late_followups(
+    *,
+    user: User,
+    today: date,
+    branch_id: int | None = None,
+    officer_id: int | None = None,
+    product_id: int | None = None,
+) -> QuerySet[FollowUp]:
+    """The team's late follow-ups, oldest due first: still open (planned, or returned for correction) and due before
+    today, in the user's branch scope; of one branch, officer or product (the loan's, or before the loan the
+    application's) when given. The dashboard's "late follow-ups" counts the same rows."""
+    queryset = followups_for(user).filter(status__in=OPEN_FOLLOWUP_STATUSES, due_on__lt=today)
+    if branch_id:
+        queryset = queryset.filter(branch_id=branch_id)
+    if officer_id:
+        queryset = queryset.filter(officer_id=officer_id)
+    if product_id:
+        queryset = queryset.filter(
+            Q(loan__contract__application__product_id=product_id) | Q(application__product_id=product_id)
+        )
+    return queryset.select_related(*LIST_RELATED).order_by("due_on", "pk")
+
+
 def team_counts(user: User, day) -> list[User]:
     """The officers in the manager's scope with their open follow-up counts: one aggregate query."""
     until = day + timedelta(days=UPCOMING_DAYS)

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
@@ -18,6 +19,11 @@ urlpatterns = [
     path("portal/", include("portal.urls")),
     path("", include("accounts.urls")),
 ]
+
+if settings.LOANTRACK_BENCH:
+    from core import bench
+
+    urlpatterns.insert(0, path("bench/baseline/<int:pk>/", bench.baseline, name="bench_baseline"))
 
 handler403 = "core.views.permission_denied"
 handler404 = "core.views.page_not_found"

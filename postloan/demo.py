@@ -8,7 +8,8 @@ dated in the future, and what a repayment may reach is judged on today), so each
 
 The steps of all loans run in one timeline, oldest first. The daily sweep runs on the days it has something to say
 (the day after a missed due date, the days a loan crosses 90, 270 and 360 days past due, the day of a late payment,
-which then pays the penalty accrued), not on all ~600 days: it catches up on penalty by itself, and every daily run
+which then pays the penalty accrued, and every month end, whose snapshots feed the dashboard's roll rates),
+not on all ~600 days: it catches up on penalty by itself, and every daily run
 costs a fixed number of queries. It runs once more for today at the end. Loans that stopped
 paying are anchored on days past due counted back from today, so every aging bucket and class is covered whatever
 the day of the run.
@@ -48,6 +49,9 @@ from .services.sweep import logger as sweep_logger
 
 ROLES = (Role.OFFICER, Role.REVIEWER, Role.APPROVER, Role.RISK_OFFICER, Role.MANAGER)
 HOUSE, CAR = application_demo.HOUSE, application_demo.CAR
+# Month ends the replay sweeps on, for the roll rates' snapshots (postloan.services.snapshots): every one of the
+# book's ~20 months, so each is taken on its day rather than caught up by a later sweep of the replay.
+MONTH_ENDS = 24
 DemoBorrower = application_demo.DemoBorrower
 
 # fmt: off
@@ -479,6 +483,15 @@ def _quiet(logger: logging.Logger) -> Iterator[None]:
         logger.setLevel(level)
 
 
+def _month_ends_before(today: date, count: int) -> list[date]:
+    """The last `count` month ends before today, newest first."""
+    ends, month_end = [], today.replace(day=1) - timedelta(days=1)
+    while len(ends) < count:
+        ends.append(month_end)
+        month_end = month_end.replace(day=1) - timedelta(days=1)
+    return ends
+
+
 def _run(steps: list[_Step], sweep_days: set[date]) -> None:
     """Run every step on its own day, oldest first; the daily sweep runs at 00:30 on each of `sweep_days`."""
     for day in sweep_days:
@@ -557,6 +570,10 @@ def _seed(*, stdout) -> None:
     ]
     steps = [step for builder in builders for step in builder.build()]
     sweep_days = {day for builder in builders for day in builder.sweep_days if day < today}
+    if builders:
+        # The sweep also runs on each month end, so that the dashboard's roll rates have every month (a later seed
+        # adds no loans, hence no past month end with today's state).
+        sweep_days |= set(_month_ends_before(today, MONTH_ENDS))
     with _quiet(sweep_logger):
         _run(steps, sweep_days)
     # Today's sweep: every bucket and class as of today (idempotent, so a second run changes nothing).

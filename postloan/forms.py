@@ -10,11 +10,13 @@ from accounts.models import Branch, User
 from accounts.permissions import scope, sees_all_branches
 from accounts.roles import Role
 from applications.forms import apply_service_errors
+from applications.models import Product
 from core.dates import local_today
 from core.money import format_yuan, percent
 from core.schedules import ScheduleMethod
 
 from .models import Bucket, Classification, LoanStatus, RepaymentChannel
+from .selectors import CLASSIFICATION_NPL, STATUS_OPEN
 from .services import (
     OVERPAYMENT_CREDIT,
     OVERPAYMENT_REDUCE_INSTALLMENT,
@@ -68,6 +70,14 @@ def new_idempotency_key(prefix: str) -> str:
 
 
 # --- lists --------------------------------------------------------------------------------------------------------
+def scoped_officers(user: User | None):
+    """The active loan officers a list may be filtered by: those of the viewer's branch scope (all without one)."""
+    officers = User.objects.filter(groups__name=Role.OFFICER, is_active=True)
+    if user is not None:
+        officers = scope(officers, user)
+    return officers.order_by("display_name", "username").distinct()
+
+
 class LoanFilterForm(forms.Form):
     SHOW_MINE, SHOW_BRANCH = "mine", "branch"
 
@@ -77,18 +87,31 @@ class LoanFilterForm(forms.Form):
         choices=[(SHOW_MINE, _("My loans")), (SHOW_BRANCH, _("Whole branch"))],
     )
     status = forms.ChoiceField(
-        label=_("Status"), required=False, choices=[("", _("All statuses")), *LoanStatus.choices]
+        label=_("Status"),
+        required=False,
+        choices=[("", _("All statuses")), (STATUS_OPEN, _("Open (active or overdue)")), *LoanStatus.choices],
     )
     bucket = forms.ChoiceField(label=_("Days past due"), required=False, choices=[("", _("Any")), *Bucket.choices])
     classification = forms.ChoiceField(
-        label=_("Classification"), required=False, choices=[("", _("Any")), *Classification.choices]
+        label=_("Classification"),
+        required=False,
+        choices=[
+            ("", _("Any")),
+            *Classification.choices,
+            (CLASSIFICATION_NPL, _("Non-performing (substandard, doubtful or loss)")),
+        ],
     )
     branch = forms.ModelChoiceField(
         label=_("Branch"), required=False, queryset=Branch.objects.none(), empty_label=_("All branches")
     )
+    product = forms.ModelChoiceField(
+        label=_("Product"), required=False, queryset=Product.objects.none(), empty_label=_("All products")
+    )
     officer = forms.ModelChoiceField(
         label=_("Loan officer"), required=False, queryset=User.objects.none(), empty_label=_("All officers")
     )
+    disbursed_from = forms.DateField(label=_("Disbursed from"), required=False, widget=_date_input())
+    disbursed_to = forms.DateField(label=_("Disbursed to"), required=False, widget=_date_input())
     due_soon = forms.BooleanField(label=_("Due in the next 7 days"), required=False)
     q = forms.CharField(
         label=_("Search"),
@@ -106,8 +129,8 @@ class LoanFilterForm(forms.Form):
             self.fields["branch"].queryset = Branch.objects.order_by("code")
         else:
             del self.fields["branch"]
-        officers = scope(User.objects.filter(groups__name=Role.OFFICER, is_active=True), user)
-        self.fields["officer"].queryset = officers.order_by("display_name", "username").distinct()
+        self.fields["officer"].queryset = scoped_officers(user)
+        self.fields["product"].queryset = Product.objects.order_by("code")
 
     def filters(self) -> dict:
         """Keyword arguments for selectors.loan_list: officers see their own unless they ask for more."""
@@ -118,7 +141,10 @@ class LoanFilterForm(forms.Form):
             "bucket": data.get("bucket") or "",
             "classification": data.get("classification") or "",
             "branch_id": data["branch"].pk if data.get("branch") else None,
+            "product_id": data["product"].pk if data.get("product") else None,
             "officer_id": data["officer"].pk if data.get("officer") else None,
+            "disbursed_from": data.get("disbursed_from"),
+            "disbursed_to": data.get("disbursed_to"),
             "due_within_days": DUE_SOON_DAYS if data.get("due_soon") else None,
             "today": local_today(),
             "query": data.get("q") or "",
@@ -131,7 +157,44 @@ class LoanFilterForm(forms.Form):
 
 
 class OverdueFilterForm(forms.Form):
+    """The overdue list's filters: the bucket, and (as the dashboard's drill-downs pass them) the branch for head
+    office, the product and the loan officer. Another branch's id or an unknown one is an invalid choice, and an
+    invalid form filters nothing: the list stays inside the viewer's branch scope either way."""
+
     bucket = forms.ChoiceField(label=_("Days past due"), required=False, choices=[("", _("Any")), *Bucket.choices[1:]])
+    branch = forms.ModelChoiceField(
+        label=_("Branch"), required=False, queryset=Branch.objects.none(), empty_label=_("All branches")
+    )
+    product = forms.ModelChoiceField(
+        label=_("Product"), required=False, queryset=Product.objects.none(), empty_label=_("All products")
+    )
+    officer = forms.ModelChoiceField(
+        label=_("Loan officer"), required=False, queryset=User.objects.none(), empty_label=_("All officers")
+    )
+
+    def __init__(self, *args, user: User | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if user is not None and sees_all_branches(user):
+            self.fields["branch"].queryset = Branch.objects.order_by("code")
+        else:
+            del self.fields["branch"]
+        self.fields["officer"].queryset = scoped_officers(user)
+        self.fields["product"].queryset = Product.objects.order_by("code")
+
+    def filters(self) -> dict:
+        """Keyword arguments for selectors.overdue_list (and, without the bucket, selectors.overdue_summary)."""
+        data = self.cleaned_data if self.is_valid() else {}
+        return {
+            "bucket": data.get("bucket") or "",
+            "branch_id": data["branch"].pk if data.get("branch") else None,
+            "product_id": data["product"].pk if data.get("product") else None,
+            "officer_id": data["officer"].pk if data.get("officer") else None,
+        }
+
+    @property
+    def is_filtered(self) -> bool:
+        data = self.cleaned_data if self.is_valid() else {}
+        return any(value for name, value in data.items() if name != "bucket")
 
 
 # --- contract and disbursement ------------------------------------------------------------------------------------

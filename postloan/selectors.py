@@ -30,6 +30,7 @@ from .models import (
     OPEN_RESTRUCTURING_STATUSES,
     Allocation,
     Bucket,
+    Classification,
     ClassificationChange,
     ClassificationProposal,
     Contract,
@@ -50,6 +51,11 @@ from .models import (
 from .models.base import ZERO
 
 LIST_RELATED = ("borrower", "branch", "officer")
+# Filter values of the loan list that stand for several statuses or classes: the open loans (active or overdue), and
+# the non-performing ones (不良: substandard, doubtful or loss), as the dashboard counts them.
+STATUS_OPEN = "open"
+CLASSIFICATION_NPL = "npl"
+NPL_CLASSES = (Classification.SUBSTANDARD, Classification.DOUBTFUL, Classification.LOSS)
 # The product's name on the loan list and page comes from the application the contract was drawn from.
 PRODUCT_RELATED = "contract__application__product"
 
@@ -73,27 +79,37 @@ def loan_list(
     query: str = "",
     classification: str = "",
     branch_id: int | None = None,
+    product_id: int | None = None,
     officer_id: int | None = None,
+    disbursed_from: date | None = None,
+    disbursed_to: date | None = None,
     due_within_days: int | None = None,
     today: date | None = None,
 ) -> QuerySet[Loan]:
     """The filtered loan list, most overdue first, then by next due date.
 
+    `status` "open" keeps active and overdue loans, `classification` "npl" the non-performing ones; the product is
+    the one of the application the contract was drawn from; the disbursement dates are inclusive.
     `due_within_days` keeps open loans with a payment due from `today` to `today + days`.
     """
     queryset = loans_for(user).select_related(*LIST_RELATED, PRODUCT_RELATED)
     if mine:
         queryset = queryset.filter(officer=user)
-    if status:
+    if status == STATUS_OPEN:
+        queryset = queryset.filter(status__in=OPEN_LOAN_STATUSES)
+    elif status:
         queryset = queryset.filter(status=status)
     if bucket:
         queryset = queryset.filter(bucket=bucket)
-    if classification:
+    if classification == CLASSIFICATION_NPL:
+        queryset = queryset.filter(classification__in=NPL_CLASSES)
+    elif classification:
         queryset = queryset.filter(classification=classification)
-    if branch_id:
-        queryset = queryset.filter(branch_id=branch_id)
-    if officer_id:
-        queryset = queryset.filter(officer_id=officer_id)
+    queryset = _narrowed(queryset, branch_id=branch_id, product_id=product_id, officer_id=officer_id)
+    if disbursed_from:
+        queryset = queryset.filter(disbursed_on__gte=disbursed_from)
+    if disbursed_to:
+        queryset = queryset.filter(disbursed_on__lte=disbursed_to)
     if due_within_days is not None and today is not None:
         queryset = queryset.filter(
             status__in=OPEN_LOAN_STATUSES,
@@ -106,6 +122,23 @@ def loan_list(
             Q(number__iexact=query) | Q(borrower__name__icontains=query) | Q(borrower__mobile=query)
         )
     return queryset.order_by("-dpd", F("next_due_date").asc(nulls_last=True), "pk")
+
+
+def _narrowed(
+    queryset: QuerySet[Loan],
+    *,
+    branch_id: int | None = None,
+    product_id: int | None = None,
+    officer_id: int | None = None,
+) -> QuerySet[Loan]:
+    """Loans of one branch, product and officer, where given (the caller has applied the viewer's branch scope)."""
+    if branch_id:
+        queryset = queryset.filter(branch_id=branch_id)
+    if product_id:
+        queryset = queryset.filter(**{f"{PRODUCT_RELATED}_id": product_id})
+    if officer_id:
+        queryset = queryset.filter(officer_id=officer_id)
+    return queryset
 
 
 def loan_detail(user: User, pk: int) -> Loan:
@@ -222,9 +255,18 @@ def _overdue_installments(today: date) -> QuerySet[Installment]:
     )
 
 
-def overdue_list(*, user: User, today: date, bucket: str = "") -> QuerySet[Loan]:
-    """Open overdue loans of the user's scope, by bucket (1–30 first), oldest DPD first within each; each loan has
-    `overdue_amount`, what fell due before today and is unpaid (penalty included)."""
+def overdue_list(
+    *,
+    user: User,
+    today: date,
+    bucket: str = "",
+    branch_id: int | None = None,
+    product_id: int | None = None,
+    officer_id: int | None = None,
+) -> QuerySet[Loan]:
+    """Open overdue loans of the user's scope (of one branch, product or officer when given), by bucket (1–30
+    first), oldest DPD first within each; each loan has `overdue_amount`, what fell due before today and is unpaid
+    (penalty included)."""
     rank = Case(
         *[When(bucket=value, then=V(index)) for index, value in enumerate(Bucket.values)],
         default=V(len(Bucket.values)),
@@ -239,7 +281,7 @@ def overdue_list(*, user: User, today: date, bucket: str = "") -> QuerySet[Loan]
         .values("total")
     )
     queryset = (
-        loans_for(user)
+        _narrowed(loans_for(user), branch_id=branch_id, product_id=product_id, officer_id=officer_id)
         .filter(status=LoanStatus.OVERDUE)
         .select_related(*LIST_RELATED)
         .annotate(
@@ -254,9 +296,21 @@ def overdue_list(*, user: User, today: date, bucket: str = "") -> QuerySet[Loan]
     return queryset.order_by("bucket_rank", "-dpd", "pk")
 
 
-def overdue_summary(*, user: User, today: date) -> list[dict]:
-    """Per bucket, in one aggregate query: how many overdue loans and the sum of what they owe that is past due."""
-    loans = loans_for(user).filter(status=LoanStatus.OVERDUE).values("pk")
+def overdue_summary(
+    *,
+    user: User,
+    today: date,
+    branch_id: int | None = None,
+    product_id: int | None = None,
+    officer_id: int | None = None,
+) -> list[dict]:
+    """Per bucket, in one aggregate query: how many overdue loans and the sum of what they owe that is past due (of
+    one branch, product or officer when given)."""
+    loans = (
+        _narrowed(loans_for(user), branch_id=branch_id, product_id=product_id, officer_id=officer_id)
+        .filter(status=LoanStatus.OVERDUE)
+        .values("pk")
+    )
     rows = (
         _overdue_installments(today)
         .filter(loan__in=loans)

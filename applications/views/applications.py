@@ -47,7 +47,7 @@ PAGE_SIZE = 25
 def application_list(request: HttpRequest) -> HttpResponse:
     """Applications of the branch (an officer's own by default), filtered, 25 a page, with counts per status."""
     is_officer = has_role(request.user, Role.OFFICER)
-    form = ApplicationFilterForm(request.GET or None, is_officer=is_officer)
+    form = ApplicationFilterForm(request.GET or None, is_officer=is_officer, user=request.user)
     filters = form.filters()
     queryset = selectors.application_list(user=request.user, **filters)
     page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))

@@ -28,7 +28,7 @@ from followups.models import FollowUp, FollowUpKind, FollowUpStatus, RiskWarning
 from followups.models.followups import OPEN_FOLLOWUP_STATUSES, RiskLevel
 
 from ..scope import Scope
-from .links import drill
+from .links import drill, scope_params
 from .stats import PercentileCont, hours, percentile
 from .stats import percent as pct
 
@@ -133,7 +133,8 @@ def completion_by_kind(scope: Scope) -> dict:
         table.append(entry)
     total = {name: sum(row[name] for row in table) for name in figures}
     total["on_time_pct"] = pct(total["on_time"], total["planned"])
-    return {"rows": table, "total": total, "drill": drill("followups:team")}
+    # No list shows the follow-ups due in a period by kind: the team page (its late ones) is the nearest.
+    return {"rows": table, "total": total, "drill": drill("followups:team", **scope_params(scope))}
 
 
 def late_by_officer(scope: Scope) -> dict:
@@ -153,6 +154,7 @@ def late_by_officer(scope: Scope) -> dict:
             "late": row["late"],
             "oldest_due": row["oldest_due"],
             "days_late": (today - row["oldest_due"]).days,
+            "drill": drill("followups:team", **(scope_params(scope) | {"officer": row["officer_id"]})),
         }
         for row in rows
     ]
@@ -161,7 +163,7 @@ def late_by_officer(scope: Scope) -> dict:
         "rows": table,
         "total": sum(row["late"] for row in table),
         "today": today,
-        "drill": drill("followups:team"),
+        "drill": drill("followups:team", **scope_params(scope)),
     }
 
 
@@ -201,9 +203,9 @@ def warnings(scope: Scope) -> dict:
     return {
         "rows": table,
         "total": total,
-        "drill": drill("followups:warnings"),
-        "open_drill": drill("followups:warnings", status="open"),
-        "breached_drill": drill("followups:warnings", status="breached"),
+        "drill": drill("followups:warnings", **scope_params(scope)),
+        "open_drill": drill("followups:warnings", status="open", **scope_params(scope)),
+        "breached_drill": drill("followups:warnings", status="breached", **scope_params(scope)),
         "still_open": scoped.filter(status=WarningStatus.OPEN).count(),
     }
 

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from applications.models import Application, ApplicationEvent, ApplicationStatus, RejectionReason, Review
 
 from ..scope import Scope
-from .links import drill
+from .links import drill, scope_params
 from .stats import grouped_duration_percentiles, hours, percent
 
 S = ApplicationStatus
@@ -38,10 +38,10 @@ STAGES = (
 SLA_STAGES = (INITIAL, SECONDARY)
 
 
-def _application_drill(scope: Scope, status: str) -> str:
-    # The application list filters by status and product; branch scope comes from the viewer (it has no branch or
-    # officer filter, so a head-office pick of one branch is not carried over).
-    return drill("applications:list", show="branch", status=status, product=scope.product_id)
+def _application_drill(scope: Scope, **filters) -> str:
+    """The application list (the whole branch, not an officer's own) with the dashboard's branch, product and officer
+    carried over to its own filters."""
+    return drill("applications:list", show="branch", **filters, **scope_params(scope))
 
 
 def _applications(scope: Scope) -> QuerySet[Application]:
@@ -59,7 +59,12 @@ def status_counts(scope: Scope) -> dict:
     """How many applications are in each status right now (not limited to the period)."""
     found = dict(_applications(scope).order_by().values_list("status").annotate(n=Count("pk")))
     rows = [
-        {"status": value, "label": label, "count": found.get(value, 0), "drill": _application_drill(scope, value)}
+        {
+            "status": value,
+            "label": label,
+            "count": found.get(value, 0),
+            "drill": _application_drill(scope, status=value),
+        }
         for value, label in ApplicationStatus.choices
     ]
     return {"rows": rows, "total": sum(row["count"] for row in rows)}
@@ -90,11 +95,19 @@ def funnel(scope: Scope) -> dict:
         ("approved", S.APPROVED.label),
         ("disbursed", S.DISBURSED.label),
     )
+    # The cohort opens in the application list by submission date; the later steps ("ever reached") have no list.
+    cohort = _application_drill(scope, submitted_from=scope.date_from, submitted_to=scope.date_to)
     rows = [
-        {"step": key, "label": label, "count": totals[key], "percent": percent(totals[key], submitted)}
+        {
+            "step": key,
+            "label": label,
+            "count": totals[key],
+            "percent": percent(totals[key], submitted),
+            "drill": cohort if key == "submitted" else "",
+        }
         for key, label in steps
     ]
-    return {"rows": rows, "submitted": submitted}
+    return {"rows": rows, "submitted": submitted, "drill": cohort}
 
 
 def decisions(scope: Scope) -> dict:
@@ -130,8 +143,8 @@ def decisions(scope: Scope) -> dict:
         "approval_rate": percent(totals["approved"], decided),
         "rejection_rate": percent(totals["rejected"], decided),
         "top_reasons": reasons[:TOP_REASONS],
-        "approved_drill": _application_drill(scope, S.APPROVED),
-        "rejected_drill": _application_drill(scope, S.REJECTED),
+        "approved_drill": _application_drill(scope, status=S.APPROVED),
+        "rejected_drill": _application_drill(scope, status=S.REJECTED),
     }
 
 

@@ -6,36 +6,51 @@ query for its rows) whatever the number of loans and installments. "Now" figures
 classification, NPL) describe the open loans (active or overdue) today and ignore the period; the period applies to
 disbursements. The product filter reaches a loan through the application its contract was drawn from.
 
-Roll rates between buckets month over month are not here: they need each loan's bucket at every month end, and the
-schema keeps no such snapshot (the sweep changes `Loan.bucket` in place; LoanEvent records becoming overdue and
-being cured, not bucket moves).
+Roll rates between buckets month over month read the month-end snapshots the daily sweep writes
+(`postloan.models.LoanMonthEnd`): the sweep changes `Loan.bucket` in place, so only those rows remember where a loan
+stood at the end of each month.
 """
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import (
+    Case,
+    Count,
+    DateField,
+    Exists,
+    F,
+    FilteredRelation,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import TruncMonth
 
-from accounts.permissions import sees_all_branches
 from core.dates import add_months, local_today
 from core.money import round_money
-from postloan.models import OPEN_LOAN_STATUSES, Bucket, Classification, Loan, LoanStatus
+from postloan.models import OPEN_LOAN_STATUSES, Bucket, Classification, Loan, LoanMonthEnd, LoanStatus
 from postloan.models.base import ZERO
-from postloan.selectors import overdue_list
+from postloan.selectors import CLASSIFICATION_NPL, NPL_CLASSES, STATUS_OPEN, overdue_list
 
 from ..scope import Scope
-from .links import drill
+from .links import drill, scope_params
 from .stats import percent
 
-NPL_CLASSES = (Classification.SUBSTANDARD, Classification.DOUBTFUL, Classification.LOSS)
 TOP_OVERDUE = 10
 
 
 def _loan_list_drill(scope: Scope, **filters) -> str:
-    """The loan list (postloan:list) with the dashboard's branch and officer carried over to its own filters."""
-    branch = scope.branch_id if sees_all_branches(scope.user) else None
-    return drill("postloan:list", show="branch", **filters, branch=branch, officer=scope.officer_id)
+    """The loan list (postloan:list, the whole branch) with the dashboard's branch, product and officer carried over
+    to its own filters."""
+    return drill("postloan:list", show="branch", **filters, **scope_params(scope))
+
+
+def _overdue_drill(scope: Scope, **filters) -> str:
+    """The overdue list (postloan:overdue) with the dashboard's branch, product and officer."""
+    return drill("postloan:overdue", **filters, **scope_params(scope))
 
 
 def _loans(scope: Scope) -> QuerySet[Loan]:
@@ -74,6 +89,12 @@ def disbursed_by_month(scope: Scope) -> dict:
             "month": month,
             "count": found[month]["count"] if month in found else 0,
             "amount": _money(found[month]["amount"] if month in found else None),
+            # The month's days inside the period: the first and last months may be cut by it.
+            "drill": _loan_list_drill(
+                scope,
+                disbursed_from=max(month, scope.date_from),
+                disbursed_to=min(add_months(month, 1) - timedelta(days=1), scope.date_to),
+            ),
         }
         for month in _months(scope.date_from, scope.date_to)
     ]
@@ -81,6 +102,7 @@ def disbursed_by_month(scope: Scope) -> dict:
         "months": months,
         "count": sum(row["count"] for row in months),
         "amount": _money(sum((row["amount"] for row in months), ZERO)),
+        "drill": _loan_list_drill(scope, disbursed_from=scope.date_from, disbursed_to=scope.date_to),
     }
 
 
@@ -96,6 +118,7 @@ def outstanding(scope: Scope) -> dict:
     return {
         "count": totals["count"],
         "amount": _money(totals["amount"]),
+        "drill": _loan_list_drill(scope, status=STATUS_OPEN),
         "by_status": [
             {
                 "status": status.value,
@@ -135,7 +158,7 @@ def overdue_by_bucket(scope: Scope) -> dict:
             "label": label,
             "count": found[value]["count"] if value in found else 0,
             "amount": _money(found[value]["amount"] if value in found else None),
-            "drill": drill("postloan:overdue", bucket=value),
+            "drill": _overdue_drill(scope, bucket=value),
         }
         for value, label in Bucket.choices
         if value != Bucket.CURRENT
@@ -144,6 +167,7 @@ def overdue_by_bucket(scope: Scope) -> dict:
         "buckets": buckets,
         "count": sum(row["count"] for row in buckets),
         "amount": _money(sum((row["amount"] for row in buckets), ZERO)),
+        "drill": _overdue_drill(scope),
     }
 
 
@@ -157,7 +181,8 @@ def classification(scope: Scope) -> dict:
             "label": label,
             "count": found[value]["count"] if value in found else 0,
             "amount": _money(found[value]["amount"] if value in found else None),
-            "drill": _loan_list_drill(scope, classification=value),
+            # Open loans only, as counted here: a paid-off loan keeps its last class.
+            "drill": _loan_list_drill(scope, status=STATUS_OPEN, classification=value),
         }
         for value, label in Classification.choices
     ]
@@ -176,7 +201,13 @@ def npl_ratio(scope: Scope) -> dict:
         npl_count=Count("pk", filter=Q(classification__in=NPL_CLASSES)),
     )
     total, npl = _money(totals["outstanding"]), _money(totals["npl"])
-    return {"npl_amount": npl, "npl_count": totals["npl_count"], "outstanding": total, "ratio": percent(npl, total)}
+    return {
+        "npl_amount": npl,
+        "npl_count": totals["npl_count"],
+        "outstanding": total,
+        "ratio": percent(npl, total),
+        "drill": _loan_list_drill(scope, status=STATUS_OPEN, classification=CLASSIFICATION_NPL),
+    }
 
 
 def top_overdue(scope: Scope, limit: int = TOP_OVERDUE) -> dict:
@@ -200,4 +231,143 @@ def top_overdue(scope: Scope, limit: int = TOP_OVERDUE) -> dict:
             }
             for row in rows
         ]
+    }
+
+
+# --- roll rates -------------------------------------------------------------------------------------------------------
+ROLL_MONTHS = 6  # month-end pairs shown, the latest ones of the period
+PAID_OFF, WRITTEN_OFF = LoanStatus.PAID_OFF.value, LoanStatus.WRITTEN_OFF.value
+FORWARD, STAYED, IMPROVED, CURED = "forward", "stayed", "improved", "cured"
+MOVES = (FORWARD, STAYED, IMPROVED, CURED)
+_BUCKET_RANK = {value: rank for rank, value in enumerate(Bucket.values)}
+
+
+def _month_ends(start: date, end: date) -> list[date]:
+    """The last days of the months that end inside the period, oldest first."""
+    last_days = (add_months(month, 1) - timedelta(days=1) for month in _months(start, end))
+    return [day for day in last_days if start <= day <= end]
+
+
+def _previous_month_end(month_end: date) -> date:
+    return month_end.replace(day=1) - timedelta(days=1)
+
+
+def _move(from_bucket: str, to_state: str) -> str:
+    """How a loan in `from_bucket` at one month end stands at the next: rolled forward to a worse bucket (or written
+    off), stayed, improved to a better bucket still overdue, or cured (current again, or paid off)."""
+    if to_state == WRITTEN_OFF:
+        return FORWARD
+    if to_state == PAID_OFF:
+        return CURED
+    if to_state == from_bucket:
+        return STAYED
+    if to_state == Bucket.CURRENT:
+        return CURED
+    return FORWARD if _BUCKET_RANK[to_state] > _BUCKET_RANK[from_bucket] else IMPROVED
+
+
+def _roll_transitions(scope: Scope, pairs: list[tuple[date, date]]) -> list[dict]:
+    """One grouped query: per earlier month end, bucket then and state at the next month end, how many loans of the
+    scope and their outstanding principal at the earlier month end.
+
+    A self-join of the snapshots: each row of an earlier month end with the same loan's row of the next month end
+    (LEFT JOIN on the loan and that month end, through the unique (loan, month_end) index). The scope's branch,
+    product and officer are the loans' at the earlier month end. A loan without a row a month later had closed:
+    written off if that is its status, else paid off. A pair whose later month end has no snapshot at all (the
+    sweep has not taken it) is left out, rather than counting every loan as paid off.
+    """
+    snapshots = LoanMonthEnd.objects.all()
+    taken = Q()
+    for earlier, later in pairs:
+        taken |= Q(month_end=earlier) & Q(Exists(snapshots.filter(month_end=later)))
+    next_end = Case(*[When(month_end=earlier, then=Value(later)) for earlier, later in pairs], output_field=DateField())
+    rows = (
+        scope.rows(snapshots, branch="branch", product="product", officer="officer")
+        .filter(taken)
+        .annotate(next_end=next_end)
+        .annotate(later=FilteredRelation("loan__month_ends", condition=Q(loan__month_ends__month_end=F("next_end"))))
+        .order_by()
+        .values("month_end", "bucket", "later__bucket", "loan__status")
+        .annotate(count=Count("pk"), amount=Sum("outstanding_principal"))
+    )
+    found: dict[tuple, dict] = {}
+    for row in rows:
+        closed_as = WRITTEN_OFF if row["loan__status"] == WRITTEN_OFF else PAID_OFF
+        key = (row["month_end"], row["bucket"], row["later__bucket"] or closed_as)
+        total = found.setdefault(key, {"count": 0, "amount": ZERO})
+        total["count"] += row["count"]
+        total["amount"] += row["amount"] or ZERO
+    return [
+        {"month_end": month_end, "bucket": bucket, "to_state": to_state, **total}
+        for (month_end, bucket, to_state), total in found.items()
+    ]
+
+
+def _roll_row(bucket: str, label: str, found: dict[str, dict]) -> dict:
+    count = sum(row["count"] for row in found.values())
+    amount = _money(sum((row["amount"] for row in found.values()), ZERO))
+    moves = {}
+    for move in MOVES:
+        moved = [row for to_state, row in found.items() if _move(bucket, to_state) == move]
+        moved_count = sum(row["count"] for row in moved)
+        moved_amount = _money(sum((row["amount"] for row in moved), ZERO))
+        moves[move] = {
+            "move": move,
+            "count": moved_count,
+            "amount": moved_amount,
+            "percent": percent(moved_count, count),
+            "amount_percent": percent(moved_amount, amount),
+        }
+    return {
+        "bucket": bucket,
+        "label": label,
+        "count": count,
+        "amount": amount,
+        **moves,
+        "moves": [moves[move] for move in MOVES],  # the table's columns, in order
+        "to": [
+            {
+                "state": state,
+                "count": found[state]["count"] if state in found else 0,
+                "amount": _money(found[state]["amount"] if state in found else None),
+            }
+            for state, _label in _to_states()
+        ],
+    }
+
+
+def _to_states() -> list[tuple[str, str]]:
+    return [*Bucket.choices, (PAID_OFF, LoanStatus.PAID_OFF.label), (WRITTEN_OFF, LoanStatus.WRITTEN_OFF.label)]
+
+
+def roll_rates(scope: Scope, months: int = ROLL_MONTHS) -> dict:
+    """Roll rates between aging buckets for the last `months` month ends of the period: of the open loans in each
+    bucket at the month end before, the share (by count and by outstanding principal) that rolled forward to a worse
+    bucket (or were written off), stayed, improved to a better bucket still overdue, or were cured (current again,
+    or paid off) one month later. One query, whatever the number of loans.
+
+    Each month is labelled by its later month end ("2026-02": from 31 Jan to 28 Feb); `available` is False when no
+    snapshot pair of the scope's loans exists for it (the sweep had not run, or the scope had no open loans).
+    """
+    pairs = [(_previous_month_end(end), end) for end in _month_ends(scope.date_from, scope.date_to)[-months:]]
+    found: dict[date, dict[str, dict[str, dict]]] = {}
+    for row in _roll_transitions(scope, pairs) if pairs else []:
+        found.setdefault(row["month_end"], {}).setdefault(row["bucket"], {})[row["to_state"]] = row
+    table = []
+    for earlier, later in pairs:
+        by_bucket = found.get(earlier, {})
+        table.append(
+            {
+                "month_end": later,
+                "previous": earlier,
+                "label": later.strftime("%Y-%m"),
+                "available": bool(by_bucket),
+                "rows": [_roll_row(value, label, by_bucket.get(value, {})) for value, label in Bucket.choices],
+            }
+        )
+    available = [month for month in table if month["available"]]
+    return {
+        "months": table,
+        "latest": available[-1] if available else None,
+        "to_states": [{"state": state, "label": label} for state, label in _to_states()],
     }

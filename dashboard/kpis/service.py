@@ -20,7 +20,7 @@ from postloan.reminders import TEMPLATE as REMINDER_TEMPLATE
 
 from ..scope import Scope
 from .followups import median_by, person_fields, person_name
-from .links import drill
+from .links import drill, scope_params
 from .stats import hours, one_decimal
 from .stats import percent as pct
 
@@ -36,6 +36,19 @@ def inquiries_in(scope: Scope) -> QuerySet[Inquiry]:
             Q(application__product_id=scope.product_id) | Q(loan__contract__application__product_id=scope.product_id)
         )
     return queryset
+
+
+def _inquiry_drill(scope: Scope, **filters) -> str:
+    """The inbox, every status, of the inquiries asked in the period, with the dashboard's branch, officer (the
+    assignee) and product."""
+    return drill(
+        "followups:inquiries",
+        **filters,
+        status="all",
+        asked_from=scope.date_from,
+        asked_to=scope.date_to,
+        **scope_params(scope, officer="assignee"),
+    )
 
 
 def _minutes_as_hours(minutes) -> Decimal | None:
@@ -75,8 +88,8 @@ def inquiries(scope: Scope) -> dict:
                 "median_response_hours": _minutes_as_hours(medians.get(category)),
                 "in_time_pct": pct(row["in_time"], row["answered"]),
                 "breach_pct": pct(row["breached"], row["count"]),
-                "drill": drill("followups:inquiries", category=category, status="all"),
-                "breach_drill": drill("followups:inquiries", category=category, status="all", late="1"),
+                "drill": _inquiry_drill(scope, category=category),
+                "breach_drill": _inquiry_drill(scope, category=category, late="1"),
             }
         )
     total = {name: sum(row[name] for row in table) for name in figures}
@@ -88,8 +101,8 @@ def inquiries(scope: Scope) -> dict:
     return {
         "rows": table,
         "total": total,
-        "drill": drill("followups:inquiries", status="all"),
-        "breach_drill": drill("followups:inquiries", status="all", late="1"),
+        "drill": _inquiry_drill(scope),
+        "breach_drill": _inquiry_drill(scope, late="1"),
     }
 
 

@@ -18,10 +18,11 @@ from followups.models import RiskWarning, WarningStatus
 from followups.models.followups import OPEN_FOLLOWUP_STATUSES
 from postloan.models import Loan
 from postloan.models.loans import OPEN_LOAN_STATUSES
+from postloan.selectors import STATUS_OPEN
 
 from ..scope import Scope
 from .followups import followups_in, person_name
-from .links import drill
+from .links import drill, scope_params
 
 LOAN_PRODUCT = "contract__application__product"
 # Warnings a risk officer still has to deal with.
@@ -72,7 +73,10 @@ def officer_workload(scope: Scope) -> dict:
             "loans": loans.get(officer.pk, 0),
             "followups_this_week": followups.get(officer.pk, 0),
             "open_warnings": open_warnings.get(officer.pk, 0),
-            "loans_drill": drill("postloan:list", show="branch", officer=officer.pk),
+            # Open loans, as counted here, of the chosen product (the officer's own branch goes without saying).
+            "loans_drill": drill(
+                "postloan:list", show="branch", status=STATUS_OPEN, officer=officer.pk, product=scope.product_id
+            ),
         }
         for officer in officers
     ]
@@ -81,5 +85,5 @@ def officer_workload(scope: Scope) -> dict:
         "total": {name: sum(row[name] for row in rows) for name in MEASURES},
         "week_start": week_start,
         "week_end": week_end,
-        "drill": drill("followups:team"),
+        "drill": drill("followups:team", **scope_params(scope)),
     }

@@ -36,13 +36,13 @@ def warning_list(request: HttpRequest) -> HttpResponse:
     """Open and acknowledged warnings of the branch, oldest first (by age), 25 a page, with counts and the breach
     flag; filtered to the open ones or those past their acknowledgement deadline."""
     now = timezone.now()
-    queue = warnings_queue(user=request.user, now=now)
+    form = WarningFilterForm(request.GET or None, user=request.user)
+    queue = form.narrow(warnings_queue(user=request.user, now=now))
     counts = queue.aggregate(
         total=Count("pk"),
         open=Count("pk", filter=Q(status=WarningStatus.OPEN)),
         breached=Count("pk", filter=Q(is_ack_breached=True)),
     )
-    form = WarningFilterForm(request.GET or None)
     shown = form.cleaned_data.get("status") if form.is_valid() else ""
     if shown == "open":
         queue = queue.filter(status=WarningStatus.OPEN)
@@ -52,7 +52,14 @@ def warning_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "followups/warnings/list.html",
-        {"page_obj": page, "counts": counts, "filter_form": form, "shown": shown, "now": now},
+        {
+            "page_obj": page,
+            "counts": counts,
+            "filter_form": form,
+            "is_filtered": form.is_filtered,
+            "shown": shown,
+            "now": now,
+        },
     )
 
 

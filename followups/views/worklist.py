@@ -26,7 +26,7 @@ from core.dates import local_today
 from postloan.views.common import PAGE_SIZE, perform
 
 from .. import selectors, services
-from ..forms import AttemptForm, ReassignForm, branch_officers
+from ..forms import AttemptForm, ReassignForm, TeamFilterForm, branch_officers
 from ..models import FollowUp, FollowUpStatus
 from .records import get_followup_for_user
 
@@ -114,12 +114,8 @@ def team(request: HttpRequest) -> HttpResponse:
     """The branch's officers with their counts, the overdue follow-ups (oldest first) and who to reassign them to."""
     day = local_today()
     officers = selectors.team_counts(request.user, day)
-    overdue = (
-        selectors.followups_for(request.user)
-        .filter(status=FollowUpStatus.PLANNED, due_on__lt=day)
-        .select_related(*selectors.LIST_RELATED)
-        .order_by("due_on", "pk")
-    )
+    form = TeamFilterForm(request.GET or None, user=request.user)
+    overdue = selectors.late_followups(user=request.user, today=day, **form.filters())
     page = Paginator(overdue, PAGE_SIZE).get_page(request.GET.get("page"))
     page.object_list = _with_days_late(page.object_list, day)
     by_branch: dict[int, list[User]] = {}
@@ -127,7 +123,11 @@ def team(request: HttpRequest) -> HttpResponse:
         by_branch.setdefault(officer.branch_id, []).append(officer)
     for row in page.object_list:
         row.other_officers = [officer for officer in by_branch.get(row.branch_id, []) if officer.pk != row.officer_id]
-    return render(request, "followups/worklist/team.html", {"officers": officers, "page_obj": page, "today": day})
+    return render(
+        request,
+        "followups/worklist/team.html",
+        {"officers": officers, "page_obj": page, "today": day, "form": form, "is_filtered": form.is_filtered},
+    )
 
 
 @require_POST

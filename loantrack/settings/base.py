@@ -68,6 +68,11 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
+# `make bench` (docs/performance.md): count queries per request and serve the B1 baseline view. Off everywhere else.
+LOANTRACK_BENCH = env.bool("LOANTRACK_BENCH", default=False)
+if LOANTRACK_BENCH:
+    MIDDLEWARE = ["core.bench.QueryCountMiddleware", *MIDDLEWARE]
+
 ROOT_URLCONF = "loantrack.urls"
 WSGI_APPLICATION = "loantrack.wsgi.application"
 
@@ -215,6 +220,18 @@ PERIODIC_TASKS = {
     "dashboard: weekly portfolio summary to managers": {
         "task": "dashboard.tasks.sweep_weekly_summary",
         "crontab": {"minute": "0", "hour": "8", "day_of_week": "1"},
+        "queue": "sweeps",
+    },
+    # Exports: resend jobs whose message was lost, end dead ones, delete files older than 7 days.
+    "dashboard: exports housekeeping": {
+        "task": "dashboard.tasks.sweep_exports",
+        "crontab": {"minute": "*/10"},
+        "queue": "sweeps",
+    },
+    # Imports: send again the dry runs and imports whose message was lost or whose worker died.
+    "dashboard: resume lost imports": {
+        "task": "dashboard.tasks.sweep_stale_imports",
+        "crontab": {"minute": "*/10"},
         "queue": "sweeps",
     },
 }

@@ -20,6 +20,7 @@ from .loans import (
 from .repayments import Allocation, Repayment, RepaymentChannel, RepaymentKind, RepaymentReversal
 from .restructuring import OPEN_RESTRUCTURING_STATUSES, Restructuring, RestructuringStatus
 from .risk import ClassificationChange, ClassificationProposal, ClassificationSource, ProposalStatus
+from .snapshots import LoanMonthEnd
 
 __all__ = [
     "OPEN_LOAN_STATUSES",
@@ -38,6 +39,7 @@ __all__ = [
     "InstallmentStatus",
     "Loan",
     "LoanEvent",
+    "LoanMonthEnd",
     "LoanStatus",
     "PenaltyAccrual",
     "ProposalStatus",

@@ -21,6 +21,17 @@ class RepaymentChannel(models.TextChoices):
     AUTO_DEBIT = "auto_debit", _("Automatic debit")
 
 
+class OpeningChannel(models.TextChoices):
+    """Channels of repayments that LoanTrack writes itself, never offered to anyone posting money: the repayment
+    forms and `clean_channel` use RepaymentChannel only. MIGRATED is the one repayment that stands for what the
+    borrower of a migrated loan paid before the loan came to LoanTrack (`postloan.services.migration`)."""
+
+    MIGRATED = "migrated", _("Paid before migration to LoanTrack")
+
+
+CHANNEL_CHOICES = RepaymentChannel.choices + OpeningChannel.choices
+
+
 class RepaymentKind(models.TextChoices):
     REGULAR = "regular", _("Regular repayment")
     PAYOFF = "payoff", _("Payoff (early settlement)")
@@ -34,7 +45,7 @@ class Repayment(models.Model):
     reference = models.CharField(_("reference"), max_length=64, unique=True)
     amount = money_field(_("amount"))
     paid_on = models.DateField(_("paid on"))
-    channel = models.CharField(_("channel"), max_length=16, choices=RepaymentChannel.choices)
+    channel = models.CharField(_("channel"), max_length=16, choices=CHANNEL_CHOICES)
     kind = models.CharField(_("kind"), max_length=8, choices=RepaymentKind.choices, default=RepaymentKind.REGULAR)
     posted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("posted by"), on_delete=models.PROTECT, related_name="+"
@@ -50,7 +61,9 @@ class Repayment(models.Model):
         ordering = ["paid_on", "posted_at", "pk"]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="repayment_amount_positive"),
-            models.CheckConstraint(condition=Q(channel__in=RepaymentChannel.values), name="repayment_channel_valid"),
+            models.CheckConstraint(
+                condition=Q(channel__in=[value for value, _label in CHANNEL_CHOICES]), name="repayment_channel_valid"
+            ),
             models.CheckConstraint(condition=Q(kind__in=RepaymentKind.values), name="repayment_kind_valid"),
         ]
         indexes = [

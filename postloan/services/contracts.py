@@ -31,6 +31,7 @@ from ..models import (
     ScheduleVersion,
     TransitionError,
 )
+from ..models.base import ZERO
 from ..signals import loan_disbursed
 from .common import clean_text, loan_event, loan_refresh_summary, require_in_scope
 
@@ -252,7 +253,36 @@ def disbursement_confirm(*, disbursement: Disbursement, by: User) -> Loan:
             % {"amount": format_yuan(disbursement.amount), "contract": format_yuan(contract.amount)}
         )
     disbursement.confirm(by=by)
+    loan = loan_start(contract=contract, disbursed_on=disbursement.disbursed_on, by=by)
+    loan_refresh_summary(loan, by=by)
+    contract.application.mark_disbursed(by=by)
+    loan_event(
+        loan,
+        kind=LoanEvent.Kind.DISBURSED,
+        by=by,
+        amount=loan.principal,
+        disbursed_on=loan.disbursed_on,
+        bank_reference=disbursement.bank_reference,
+        prepared_by=disbursement.prepared_by_id,
+    )
+    loan_id = loan.pk
+    # robust: a failing receiver is logged and must not turn a committed disbursement into an error page.
+    transaction.on_commit(lambda: loan_disbursed.send(sender=Loan, loan_id=loan_id), robust=True)
+    return loan
 
+
+def loan_start(
+    *,
+    contract: Contract,
+    disbursed_on: date,
+    by: User,
+    paid_installments: int = 0,
+    penalty_accrued_through: date | None = None,
+) -> Loan:
+    """The loan of a disbursed contract with schedule version 1 and its installments; the caller refreshes the
+    summary. Shared by `disbursement_confirm` and the migration of existing loans, whose first `paid_installments`
+    installments were paid in full, on their due dates, before the loan came to LoanTrack, and whose penalty
+    interest starts after `penalty_accrued_through` (the import date)."""
     rows = build_schedule(
         principal=contract.amount,
         annual_rate=contract.annual_rate,
@@ -271,17 +301,21 @@ def disbursement_confirm(*, disbursement: Disbursement, by: User) -> Loan:
         penalty_rate=contract.penalty_rate,
         method=contract.method,
         term_months=contract.term_months,
-        disbursed_on=disbursement.disbursed_on,
+        disbursed_on=disbursed_on,
         maturity_date=rows[-1].due_date,
         outstanding_principal=contract.amount,
+        penalty_accrued_through=penalty_accrued_through,
     )
     loan._history_user = by
     loan.save()
     version = ScheduleVersion.objects.create(
         loan=loan, version=1, reason=ScheduleVersion.Reason.DISBURSEMENT, created_by=by
     )
-    bulk_create_with_history(
-        [
+    installments = []
+    for row in rows:
+        # A zero-amount row (possible only at a zero rate) is settled from the start.
+        paid = row.number <= paid_installments or row.total == 0
+        installments.append(
             Installment(
                 loan=loan,
                 version=version,
@@ -289,27 +323,11 @@ def disbursement_confirm(*, disbursement: Disbursement, by: User) -> Loan:
                 due_date=row.due_date,
                 principal_due=row.principal,
                 interest_due=row.interest,
-                # A zero-amount row (possible only at a zero rate) is settled from the start.
-                status=InstallmentStatus.PAID if row.total == 0 else InstallmentStatus.PENDING,
-                paid_on=row.due_date if row.total == 0 else None,
+                principal_paid=row.principal if paid else ZERO,
+                interest_paid=row.interest if paid else ZERO,
+                status=InstallmentStatus.PAID if paid else InstallmentStatus.PENDING,
+                paid_on=row.due_date if paid else None,
             )
-            for row in rows
-        ],
-        Installment,
-        default_user=by,
-    )
-    loan_refresh_summary(loan, by=by)
-    contract.application.mark_disbursed(by=by)
-    loan_event(
-        loan,
-        kind=LoanEvent.Kind.DISBURSED,
-        by=by,
-        amount=loan.principal,
-        disbursed_on=loan.disbursed_on,
-        bank_reference=disbursement.bank_reference,
-        prepared_by=disbursement.prepared_by_id,
-    )
-    loan_id = loan.pk
-    # robust: a failing receiver is logged and must not turn a committed disbursement into an error page.
-    transaction.on_commit(lambda: loan_disbursed.send(sender=Loan, loan_id=loan_id), robust=True)
+        )
+    bulk_create_with_history(installments, Installment, default_user=by)
     return loan

@@ -36,6 +36,7 @@ from ..models import (
     TransitionError,
 )
 from ..models.base import ZERO, record_history
+from ..models.repayments import OpeningChannel
 from .common import clean_amount, clean_text, loan_event, loan_refresh_summary, require_in_scope
 from .ledger import (
     Ledger,
@@ -271,6 +272,10 @@ def repayment_reverse(*, repayment: Repayment, by: User, reason: str) -> Repayme
     """
     require(by, "repayment.reverse")
     require_in_scope(by, repayment.loan, _("This loan belongs to another branch."))
+    if repayment.channel == OpeningChannel.MIGRATED:
+        raise TransitionError(
+            _("The payments made before the migration cannot be reversed here; correct them with a restructuring.")
+        )
     require_checker(by, repayment.posted_by_id)
     reason = clean_text(reason, "reason", _("Say why the repayment is reversed."))
     with transaction.atomic():

@@ -10,7 +10,9 @@ For every open loan (active or overdue), on the business date:
    under the loan's row lock and recorded on the timeline (kind overdue) in the same commit, so a rerun, which finds
    the loan already overdue, sends nothing. (A worker killed in the instant between the commit and the send loses
    that one signal: the timeline row stays, and followups can reconcile from it.);
-and then the expiry of approvals not contracted within 30 days (`applications_expire`).
+and then, on the last day of a month, the month-end snapshot of the open loans (`month_end_snapshot`, caught up by
+the next month's first run within a week when missed), and the expiry of approvals not contracted within 30 days
+(`applications_expire`).
 
 Caught-up days: when runs were missed, every missed day accrues on the installment's unpaid principal as it is now,
 at the loan's penalty rate as it is now (a repayment made in between is not replayed). An installment whose principal
@@ -63,6 +65,7 @@ from ..models import (
 from ..signals import loan_became_overdue
 from .classification import classification_floor, sweep_classification
 from .common import build_loan_event, past_due_state
+from .snapshots import month_end_for, month_end_snapshot
 
 logger = logging.getLogger(__name__)
 
@@ -143,6 +146,10 @@ def sweep_daily(*, business_date: date | None = None, chunk_size: int = SWEEP_CH
                 _sweep_chunk(loans, business_date=business_date, result=result)
             result.chunks += 1
             last_pk = loans[-1].pk
+        # The month end's snapshot for the roll rates, once every loan is swept for the day; in the first days of a
+        # month the previous month end's, if a missed run left it unwritten (postloan.services.snapshots).
+        if (month_end := month_end_for(business_date)) is not None:
+            month_end_snapshot(month_end=month_end, taken_on=business_date)
         result.expired_applications = applications_expire()
     result.seconds = round(time.monotonic() - started, 3)
     logger.info(

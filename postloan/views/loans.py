@@ -66,12 +66,13 @@ def loan_list(request: HttpRequest) -> HttpResponse:
 def overdue_list(request: HttpRequest) -> HttpResponse:
     """Open overdue loans by aging bucket, oldest first within each, with count and amount per bucket on top."""
     today = local_today()
-    form = OverdueFilterForm(request.GET or None)
-    bucket = form.cleaned_data["bucket"] if form.is_valid() else ""
-    summary = selectors.overdue_summary(user=request.user, today=today)
-    page = Paginator(selectors.overdue_list(user=request.user, today=today, bucket=bucket), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    form = OverdueFilterForm(request.GET or None, user=request.user)
+    filters = form.filters()
+    bucket = filters.pop("bucket")
+    summary = selectors.overdue_summary(user=request.user, today=today, **filters)
+    page = Paginator(
+        selectors.overdue_list(user=request.user, today=today, bucket=bucket, **filters), PAGE_SIZE
+    ).get_page(request.GET.get("page"))
     return render(
         request,
         "postloan/overdue_list.html",
@@ -82,6 +83,8 @@ def overdue_list(request: HttpRequest) -> HttpResponse:
             "total_amount": sum((row["amount"] for row in summary), ZERO),
             "current_bucket": bucket,
             "today": today,
+            "form": form,
+            "is_filtered": form.is_filtered,
         },
     )
 

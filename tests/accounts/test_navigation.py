@@ -20,6 +20,7 @@ MENU_LINKS = {
         "/loans/overdue/",
         "/loans/restructurings/",
         "/followups/inquiries/",
+        "/dashboard/exports/",
     ],
     Role.MANAGER: [
         "/dashboard/",

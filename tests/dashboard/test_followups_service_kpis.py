@@ -467,8 +467,11 @@ def test_inquiries_by_category_response_time_and_breaches(world, client):
         Decimal("20.0"),
     )
 
-    # The drill-down is the inbox filtered to the category, every status: the complaint is on it, i1 is not.
-    assert rows["complaint"]["drill"] == "/followups/inquiries/?category=complaint&status=all"
+    # The drill-down is the inbox filtered to the category, every status, asked in the period: the complaint is on
+    # it, i1 is not.
+    assert rows["complaint"]["drill"] == (
+        "/followups/inquiries/?category=complaint&status=all&asked_from=2026-03-01&asked_to=2026-03-31"
+    )
     client.force_login(world.staff["manager"])
     with on(TODAY):
         page = client.get(rows["complaint"]["drill"]).content.decode()

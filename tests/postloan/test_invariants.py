@@ -3,6 +3,9 @@
 - Σ active allocations (penalty + interest + principal + to_credit) == Σ repayments not reversed, per repayment too;
 - no installment has more paid than is due, and its paid columns are the sums of its active allocations;
 - the loan's credit balance and outstanding principal agree with the rows.
+
+Both for a loan disbursed in LoanTrack and for one migrated from another system, whose installments paid before the
+migration are paid by its opening repayment (which cannot be reversed).
 """
 
 from datetime import date, timedelta
@@ -17,8 +20,10 @@ from hypothesis import strategies as st
 
 from postloan import services
 from postloan.models import Allocation, Installment, Loan, Repayment, TransitionError
+from postloan.services.migration import loan_import
+from tests.applications.factories import make_borrower
 
-from .factories import DISBURSED_ON, disbursed_loan, on, post, set_penalty
+from .factories import DISBURSED_ON, FIRST_DUE, disbursed_loan, on, post, set_penalty
 
 pytestmark = pytest.mark.django_db
 
@@ -39,9 +44,43 @@ operations = st.lists(
 )
 
 
-@pytest.fixture
-def loan(staff, product):
-    return disbursed_loan(staff)
+def imported_loan(staff, product) -> Loan:
+    """The same terms as `disbursed_loan`, migrated on TODAY with installments 1–3 paid before the migration."""
+    with on(TODAY):
+        return loan_import(
+            borrower=make_borrower(staff["officer"]),
+            product=product,
+            branch=staff["manager"].branch,
+            officer=staff["officer"],
+            contract_number="MIG-0001",
+            principal=Decimal("120000.00"),
+            annual_rate=Decimal("6.0000"),
+            term_months=12,
+            method="equal_principal",
+            disbursed_on=DISBURSED_ON,
+            first_due_date=FIRST_DUE,
+            paid_installments=3,
+            by=staff["manager"],
+        )
+
+
+@pytest.fixture(params=["disbursed", "imported"])
+def loan(request, staff, product):
+    return imported_loan(staff, product) if request.param == "imported" else disbursed_loan(staff)
+
+
+def test_an_imported_loans_books_balance_and_its_opening_repayment_pays_the_first_three_installments(staff, product):
+    loan = imported_loan(staff, product)
+    assert_books_balance(loan)
+    opening = Repayment.objects.get(loan=loan)
+    # Equal principal of ¥120,000.00 at 0.5 % a month: 3 × 10,000.00 principal, 600.00 + 550.00 + 500.00 interest.
+    assert (opening.amount, opening.paid_on, opening.channel) == (Decimal("31650.00"), date(2026, 4, 10), "migrated")
+    assert [(item.number, item.status, item.paid_on) for item in loan.current_installments()[:4]] == [
+        (1, "paid", date(2026, 2, 10)),
+        (2, "paid", date(2026, 3, 10)),
+        (3, "paid", date(2026, 4, 10)),
+        (4, "pending", None),
+    ]
 
 
 def assert_books_balance(loan: Loan) -> None:
@@ -83,8 +122,10 @@ def assert_books_balance(loan: Loan) -> None:
 @given(steps=operations)
 def test_it_keeps_allocations_equal_to_repayments_after_any_postings_and_reversals(loan, staff, steps):
     with on(TODAY), transaction.atomic():
-        set_penalty(loan, 1, "12.34")
-        set_penalty(loan, 2, "5.67")
+        # What the sweep would have accrued on the two oldest installments still owed (1 and 2, or 4 and 5).
+        first, second = Installment.objects.filter(loan=loan, status="pending").order_by("number")[:2]
+        set_penalty(loan, first.number, "12.34")
+        set_penalty(loan, second.number, "5.67")
         for index, step in enumerate(steps):
             current = Loan.objects.get(pk=loan.pk)
             try:
