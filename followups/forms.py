@@ -175,9 +175,9 @@ def branch_officers(branch_id: int):
     )
 
 
-class TeamFilterForm(forms.Form):
-    """The team page's filters of its late follow-ups: the branch (head office only), the officer and the product, as
-    the dashboard's drill-downs pass them. Another branch's id is an invalid choice, and an invalid form filters
+class ScopeFilterForm(forms.Form):
+    """The branch (head office only), loan officer and product filters that the dashboard's drill-downs pass to the
+    follow-up team page and the warning list. Another branch's id is an invalid choice, and an invalid form filters
     nothing: the list stays inside the viewer's branch scope either way."""
 
     branch = forms.ModelChoiceField(
@@ -201,6 +201,10 @@ class TeamFilterForm(forms.Form):
             officers = scope(officers, user)
         self.fields["officer"].queryset = officers.order_by("display_name", "username").distinct()
         self.fields["product"].queryset = Product.objects.order_by("code")
+
+
+class TeamFilterForm(ScopeFilterForm):
+    """The team page's filters of its late follow-ups."""
 
     def filters(self) -> dict:
         """Keyword arguments for selectors.late_followups."""

@@ -9,12 +9,9 @@ from django.db.models import QuerySet
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Branch, User
-from accounts.permissions import scope, sees_all_branches
-from accounts.roles import Role
-from applications.models import Product
 from core.dates import local_today
 
+from .forms import ScopeFilterForm
 from .models import Question, QuestionSet, RiskWarning
 from .services import answer_field
 from .services.warnings import MAX_NOTE_LENGTH
@@ -75,37 +72,15 @@ class EscalateForm(forms.Form):
     note = _note_field(_("What should the manager know or decide?"), required=True, rows=3)
 
 
-class WarningFilterForm(forms.Form):
-    """The warning list's filters: which warnings (`status`), and the branch (head office only), the loan's officer
-    and product, as the dashboard's drill-downs pass them. Another branch's id is an invalid choice, and an invalid
-    form filters nothing: the list stays inside the viewer's branch scope either way."""
+class WarningFilterForm(ScopeFilterForm):
+    """The warning list's filters: which warnings (`status`), and the scope filters of the dashboard's drill-downs."""
 
+    field_order = ["status", "branch", "officer", "product"]
     status = forms.ChoiceField(
         label=_("Show"),
         required=False,
         choices=[("", _("Open and acknowledged")), ("open", _("Open only")), ("breached", _("Past the deadline"))],
     )
-    branch = forms.ModelChoiceField(
-        label=_("Branch"), required=False, queryset=Branch.objects.none(), empty_label=_("All branches")
-    )
-    officer = forms.ModelChoiceField(
-        label=_("Loan officer"), required=False, queryset=User.objects.none(), empty_label=_("All officers")
-    )
-    product = forms.ModelChoiceField(
-        label=_("Product"), required=False, queryset=Product.objects.none(), empty_label=_("All products")
-    )
-
-    def __init__(self, *args, user: User | None = None, **kwargs):
-        super().__init__(*args, **kwargs)
-        if user is not None and sees_all_branches(user):
-            self.fields["branch"].queryset = Branch.objects.order_by("code")
-        else:
-            del self.fields["branch"]
-        officers = User.objects.filter(groups__name=Role.OFFICER, is_active=True)
-        if user is not None:
-            officers = scope(officers, user)
-        self.fields["officer"].queryset = officers.order_by("display_name", "username").distinct()
-        self.fields["product"].queryset = Product.objects.order_by("code")
 
     def narrow(self, queryset: QuerySet[RiskWarning]) -> QuerySet[RiskWarning]:
         """The warnings of the chosen branch, loan officer and product (not the `status` choice: the page counts

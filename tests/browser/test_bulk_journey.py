@@ -27,6 +27,7 @@ from core.dates import add_months, local_today
 from dashboard.imports import COLUMNS
 from tests.applications.factories import make_product
 from tests.dashboard.import_factories import loan_row, resident_id, with_bad_check_digit
+from tests.dashboard.test_exports import LOAN_HEADERS
 from tests.postloan.factories import disbursed_loan
 
 from .conftest import DESKTOP, PHONE
@@ -34,30 +35,6 @@ from .test_loan_journey import click_and_wait, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-# The loan book's columns, in the order of the file, as the English user who asked reads them.
-LOAN_HEADERS = [
-    "Loan number",
-    "Contract number",
-    "Borrower",
-    "Identity number (masked)",
-    "Mobile (masked)",
-    "Product",
-    "Branch",
-    "Officer",
-    "Principal",
-    "Annual rate (%)",
-    "Term (months)",
-    "Repayment method",
-    "Disbursed on",
-    "Maturity date",
-    "Status",
-    "Outstanding principal",
-    "Next due date",
-    "Next due amount",
-    "Days past due",
-    "Aging bucket",
-    "Classification",
-]
 BAD_FILE_ROW = 4  # the header is row 1; the third loan is the bad one
 
 
