@@ -27,8 +27,9 @@ class Rollback(Exception):
 
 
 def plan_loans(count: int) -> dict:
-    """Remove the still-untouched plans of `count` open loans, as if their disbursement task had been lost, and time
-    the safety net that plans them again (it also scans the whole book for other loans without a plan)."""
+    """Remove the still-untouched plans of up to `count` open loans, as if their disbursement task had been lost, and
+    time the safety net that plans them again (it also scans the whole book for other loans without a plan). A book
+    whose loans are mostly followed up already has fewer: the result says how many were planned."""
     touched = FollowUp.objects.filter(loan=OuterRef("pk"), kind__in=PLANNED_KINDS).exclude(
         status=FollowUpStatus.PLANNED
     )
@@ -38,8 +39,8 @@ def plan_loans(count: int) -> dict:
         .order_by("-pk")
         .values_list("pk", flat=True)[:count]
     )
-    if len(ids) < count:
-        raise CommandError(f"Only {len(ids)} open loans have an untouched plan; {count} are needed.")
+    if not ids:
+        raise CommandError("No open loan has an untouched plan to plan again.")
     found = {}
     try:
         with transaction.atomic():
