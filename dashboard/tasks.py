@@ -97,3 +97,19 @@ def sweep_stale_imports() -> dict:
     from .imports.jobs import imports_resume_sweep
 
     return imports_resume_sweep()
+
+
+@shared_task(
+    name="dashboard.tasks.refresh_dashboard_figures",
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=30,
+    max_retries=3,
+    # Every tab for every branch scope: seconds at 100,000 loans, more at 1 M; the next tick skips while it runs.
+    soft_time_limit=900,
+    time_limit=960,
+)
+def refresh_dashboard_figures() -> dict:
+    """Recompute the dashboards' default views (head office and each branch); every 10 minutes from beat."""
+    from .figures import figures_refresh_defaults
+
+    return figures_refresh_defaults()

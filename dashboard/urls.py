@@ -16,5 +16,6 @@ urlpatterns = [
     path("imports/<int:pk>/", import_views.import_detail, name="import_detail"),
     path("imports/<int:pk>/progress/", import_views.import_progress, name="import_progress"),
     path("imports/<int:pk>/start/", import_views.import_start, name="import_start"),
+    path("<slug:tab>/refresh/", views.dashboard_refresh, name="refresh"),
     path("<slug:tab>/", views.dashboard, name="tab"),
 ]

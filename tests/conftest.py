@@ -36,6 +36,13 @@ def _media_in_tmp(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def _dashboard_figures_live(settings):
+    """Dashboards compute their figures on every view: a test that adds rows and looks again must see them, and test
+    processes share Redis. tests/dashboard/test_figures.py turns storing on."""
+    settings.DASHBOARD_FIGURES_SECONDS = 0
+
+
+@pytest.fixture(autouse=True)
 def _celery_eager():
     """Tasks run inline unless a test starts a real worker (tests/test_celery_worker.py)."""
     previous = celery_app.conf.task_always_eager

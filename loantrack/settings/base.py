@@ -228,6 +228,12 @@ PERIODIC_TASKS = {
         "crontab": {"minute": "*/10"},
         "queue": "sweeps",
     },
+    # The dashboards' default views (head office and each branch), so managers never wait for them (dashboard.figures).
+    "dashboard: refresh the default figures": {
+        "task": "dashboard.tasks.refresh_dashboard_figures",
+        "crontab": {"minute": "*/10"},
+        "queue": "sweeps",
+    },
     # Imports: send again the dry runs and imports whose message was lost or whose worker died.
     "dashboard: resume lost imports": {
         "task": "dashboard.tasks.sweep_stale_imports",
@@ -235,6 +241,10 @@ PERIODIC_TASKS = {
         "queue": "sweeps",
     },
 }
+
+# How long a dashboard tab's figures are kept (dashboard.figures): longer than the 10 minutes between refreshes of the
+# default views. 0 computes them on every view.
+DASHBOARD_FIGURES_SECONDS = env.int("DASHBOARD_FIGURES_SECONDS", default=900)
 
 # --- Authentication -------------------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

@@ -15,8 +15,9 @@ from core.money import format_yuan
 
 from .. import selectors
 from ..forms import LoanFilterForm, OverdueFilterForm
-from ..models import Installment, InstallmentStatus, Loan, LoanEvent, LoanStatus
+from ..models import OPEN_LOAN_STATUSES, Installment, InstallmentStatus, Loan, LoanEvent, LoanStatus
 from ..models.base import ZERO
+from ..selectors import STATUS_OPEN
 from .common import PAGE_SIZE, get_loan_for_user
 from .risk import risk_context
 
@@ -39,8 +40,11 @@ def loan_list(request: HttpRequest) -> HttpResponse:
     form = LoanFilterForm(request.GET or None, user=request.user, is_officer=is_officer)
     filters = form.filters()
     queryset = selectors.loan_list(user=request.user, **filters)
-    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
     counts = selectors.loan_status_counts(selectors.loan_list(user=request.user, **(filters | {"status": ""})))
+    paginator = Paginator(queryset, PAGE_SIZE)
+    # The list's count is in the status counts (the same filters but the status): no COUNT query of its own.
+    paginator.count = _listed_count(counts, filters["status"])
+    page = paginator.get_page(request.GET.get("page"))
     return render(
         request,
         "postloan/loan_list.html",
@@ -59,6 +63,12 @@ def loan_list(request: HttpRequest) -> HttpResponse:
             "today": filters["today"],
         },
     )
+
+
+def _listed_count(counts: dict[str, int], status: str) -> int:
+    if status == STATUS_OPEN:
+        return sum(counts.get(value, 0) for value in OPEN_LOAN_STATUSES)
+    return counts.get(status, 0) if status else sum(counts.values())
 
 
 @require_GET

@@ -107,6 +107,12 @@ def test_it_filters_by_status_bucket_classification_due_soon_and_search(client, 
     assert "No loans match these filters." in text(response)
     counts = client.get(LIST_URL).context["status_counts"]
     assert [(value, count) for value, _label, count in counts] == [("active", 1), ("overdue", 1)]
+    # The list's count comes from those status counts, for every status filter.
+    totals = {
+        status: client.get(LIST_URL, {"status": status}).context["page_obj"].paginator.count
+        for status in ("", "open", "overdue", "paid_off")
+    }
+    assert totals == {"": 2, "open": 2, "overdue": 1, "paid_off": 0}
 
 
 def test_it_refuses_the_list_to_borrowers_and_admins(client, role_users):
