@@ -21,9 +21,10 @@ from datetime import date
 import pytest
 from django.conf import settings
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
-from followups import tasks
+from followups import planning, tasks
 from followups.models import FollowUp, FollowUpPolicy
 from followups.planning import (
     followups_plan_for_loan,
@@ -134,6 +135,15 @@ def test_the_sweep_plans_a_loan_whose_task_was_lost_and_the_late_task_adds_nothi
     assert followups_plan_for_loan(loan_id=loan.pk) == 0
     assert followups_sweep_missing(today=date(2026, 1, 11)) == 3  # only the loan disbursed on the 11th
     assert followups_sweep_missing(today=date(2026, 1, 11)) == 0
+
+
+def test_other_databases_insert_then_read_back_the_same_rows_and_history(loan, monkeypatch):
+    monkeypatch.setattr(planning, "_inserts_with_returning", lambda: False)  # SQLite's path, on this database
+
+    assert followups_sweep_missing(today=date(2026, 1, 11)) == 3
+    assert followups_plan_for_loan(loan_id=loan.pk) == 0
+    assert rows(loan) == PLAN_12
+    assert FollowUp.history.filter(loan=loan, history_type="+").count() == 3
 
 
 def test_the_sweep_leaves_closed_loans_alone(loan):
@@ -314,6 +324,26 @@ def _database_url() -> str:
     db = settings.DATABASES["default"]
     password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
     return f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def test_the_safety_net_plans_a_chunk_in_the_same_number_of_queries_whatever_its_size(staff, product):
+    template = plain_loan(staff)
+    Loan.objects.filter(pk=template.pk).update(status=LoanStatus.PAID_OFF, paid_off_on=date(2026, 1, 31))
+    FollowUp.objects.all().delete()  # the template's own plan, made by its disbursement task
+    FollowUp.history.all().delete()
+    template = Loan.objects.get(pk=template.pk)
+
+    few = build_book(template, count=10, business_date=BUSINESS_DATE)  # two of them overdue, as in the big one
+    with CaptureQueriesContext(connection) as small:
+        created_few = followups_sweep_missing(today=BUSINESS_DATE)
+    many = build_book(template, count=40, business_date=BUSINESS_DATE, start=10)
+    with CaptureQueriesContext(connection) as large:
+        created_many = followups_sweep_missing(today=BUSINESS_DATE)
+
+    assert created_few == len(expected_followups(Loan.objects.filter(pk__in=few)))
+    assert created_many == len(expected_followups(Loan.objects.filter(pk__in=many)))
+    assert FollowUp.history.filter(history_type="+").count() == created_few + created_many
+    assert len(large) == len(small), [query["sql"][:120] for query in large.captured_queries]
 
 
 # --- re-dating ----------------------------------------------------------------------------------------------------
