@@ -49,6 +49,7 @@ from .models import (
     ScheduleVersion,
 )
 from .models.base import ZERO
+from .models.loans import LIST_ORDER
 
 LIST_RELATED = ("borrower", "branch", "officer")
 # Filter values of the loan list that stand for several statuses or classes: the open loans (active or overdue), and
@@ -121,7 +122,7 @@ def loan_list(
         queryset = queryset.filter(
             Q(number__iexact=query) | Q(borrower__name__icontains=query) | Q(borrower__mobile=query)
         )
-    return queryset.order_by("-dpd", F("next_due_date").asc(nulls_last=True), "pk")
+    return queryset.order_by(*LIST_ORDER)
 
 
 def _narrowed(
