@@ -18,6 +18,7 @@ from .models import (
     Review,
     identity_lookup_hash,
 )
+from .models.applications import LIST_ORDER
 
 S = ApplicationStatus
 LIST_RELATED = ("borrower", "product", "officer", "branch")
@@ -89,7 +90,7 @@ def application_list(
         queryset = queryset.filter(
             status__in=(S.SUBMITTED, S.INITIAL_REVIEW, S.SECONDARY_REVIEW), sla_due_at__lt=timezone.now()
         )
-    return _search(queryset, query).order_by("-created_at", "-pk")
+    return _search(queryset, query).order_by(*LIST_ORDER)
 
 
 def status_counts(queryset: QuerySet[Application]) -> dict[str, int]:

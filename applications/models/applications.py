@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import models, transaction
+from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -59,6 +60,10 @@ class RejectionReason(models.TextChoices):
 
 class TransitionError(Exception):
     """A state change that is not allowed now; the message is for the user, already translated."""
+
+
+# The application list's order: the newest first.
+LIST_ORDER = (F("created_at").desc(), F("id").desc())
 
 
 class Application(TimeStampedModel):
@@ -139,6 +144,13 @@ class Application(TimeStampedModel):
             models.Index(fields=["submitted_at"], name="application_submitted_idx"),
             # the expiry sweep: WHERE status = 'approved' AND expires_at < now
             models.Index(fields=["expires_at"], name="application_expiry_idx", condition=models.Q(status="approved")),
+            # the application list's first page (applications.selectors.application_list), of an officer, a branch
+            # and head office: WHERE officer = ? | branch = ? ORDER BY created_at DESC, id DESC LIMIT 25, read in
+            # index order instead of sorting every application they have
+            *[
+                models.Index(*scope, *LIST_ORDER, name=f"application_{name}_list_idx")
+                for name, scope in (("officer", [F("officer")]), ("branch", [F("branch")]), ("book", []))
+            ],
         ]
 
     def __str__(self) -> str:

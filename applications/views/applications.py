@@ -9,7 +9,6 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -20,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.permissions import action_required, can, has_role
 from accounts.roles import Role
 from core.dates import local_today
+from core.pagination import count_of_status, counted_page
 
 from .. import selectors, services
 from ..forms import (
@@ -50,8 +50,11 @@ def application_list(request: HttpRequest) -> HttpResponse:
     form = ApplicationFilterForm(request.GET or None, is_officer=is_officer, user=request.user)
     filters = form.filters()
     queryset = selectors.application_list(user=request.user, **filters)
-    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
     counts = selectors.status_counts(selectors.application_list(user=request.user, **(filters | {"status": ""})))
+    # The list's count is in the status counts (the same filters but the status): no COUNT query of its own.
+    page = counted_page(
+        queryset, count=count_of_status(counts, filters["status"]), number=request.GET.get("page"), per_page=PAGE_SIZE
+    )
     return render(
         request,
         "applications/application_list.html",

@@ -7,7 +7,6 @@ keeps what they typed; a lost race (TransitionError) goes back to the queue with
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -16,6 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.permissions import action_required, has_role
 from accounts.roles import Role
+from core.pagination import counted_page
 
 from .. import selectors, services
 from ..forms import apply_service_errors
@@ -40,9 +40,7 @@ def _queue_counts(queryset) -> dict[str, int]:
 
 
 def _page(request, queryset, total: int):
-    paginator = Paginator(queryset, PAGE_SIZE)
-    paginator.count = total  # already counted by the aggregate: saves a COUNT query
-    page = paginator.get_page(request.GET.get("page"))
+    page = counted_page(queryset, count=total, number=request.GET.get("page"), per_page=PAGE_SIZE)
     page.object_list = list(page.object_list)
     return page
 

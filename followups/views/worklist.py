@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.models import User
 from accounts.permissions import action_required
 from core.dates import local_today
+from core.pagination import counted_page
 from postloan.views.common import PAGE_SIZE, perform
 
 from .. import selectors, services
@@ -55,9 +56,8 @@ def today(request: HttpRequest) -> HttpResponse:
     found = selectors.officer_today(user=request.user, today=day)
     sections = []
     for name, label in TODAY_LISTS:
-        paginator = Paginator(found[name], PAGE_SIZE)
-        paginator.count = found["counts"][name]  # already counted: saves a COUNT query per list
-        page = paginator.get_page(request.GET.get(f"{name}_page"))
+        count, number = found["counts"][name], request.GET.get(f"{name}_page")
+        page = counted_page(found[name], count=count, number=number, per_page=PAGE_SIZE)
         page.object_list = _with_days_late(page.object_list, day)
         sections.append({"name": name, "label": label, "page_obj": page, "count": found["counts"][name]})
     return render(

@@ -12,6 +12,7 @@ from accounts.permissions import action_required, can, has_role, sees_all_branch
 from accounts.roles import Role
 from core.dates import local_today
 from core.money import format_yuan
+from core.pagination import count_of_status, counted_page
 
 from .. import selectors
 from ..forms import LoanFilterForm, OverdueFilterForm
@@ -41,10 +42,8 @@ def loan_list(request: HttpRequest) -> HttpResponse:
     filters = form.filters()
     queryset = selectors.loan_list(user=request.user, **filters)
     counts = selectors.loan_status_counts(selectors.loan_list(user=request.user, **(filters | {"status": ""})))
-    paginator = Paginator(queryset, PAGE_SIZE)
-    # The list's count is in the status counts (the same filters but the status): no COUNT query of its own.
-    paginator.count = _listed_count(counts, filters["status"])
-    page = paginator.get_page(request.GET.get("page"))
+    listed = count_of_status(counts, filters["status"], groups={STATUS_OPEN: OPEN_LOAN_STATUSES})
+    page = counted_page(queryset, count=listed, number=request.GET.get("page"), per_page=PAGE_SIZE)
     return render(
         request,
         "postloan/loan_list.html",
@@ -63,12 +62,6 @@ def loan_list(request: HttpRequest) -> HttpResponse:
             "today": filters["today"],
         },
     )
-
-
-def _listed_count(counts: dict[str, int], status: str) -> int:
-    if status == STATUS_OPEN:
-        return sum(counts.get(value, 0) for value in OPEN_LOAN_STATUSES)
-    return counts.get(status, 0) if status else sum(counts.values())
 
 
 @require_GET
