@@ -408,6 +408,8 @@ def measure_pages(people: dict, args) -> list[PageResult]:
     cookies = {who: session_cookie(people[who]) for who in ROLES}
     results = []
     for name, who, path in page_plan(people):
+        if args.pages and not any(part in name for part in args.pages) and name != "B1 baseline":
+            continue  # B1 always: every ratio is to the baseline measured in the same run
         result = PageResult(name, path)
         started = time.perf_counter()
         status, headers, _ = fetch(path, cookies[who])
@@ -422,7 +424,8 @@ def measure_pages(people: dict, args) -> list[PageResult]:
             result.c8 = hey(path, cookies[who], requests=requests * 2, concurrency=8)
         log(f"{name:22} {status} {result.queries:3} queries {result.c1.get('p95_ms', '')}")
         results.append(result)
-    results.append(measure_repayment(people, cookies["officer"], args))
+    if not args.pages or any(part in "repayment post" for part in args.pages):
+        results.append(measure_repayment(people, cookies["officer"], args))
     return results
 
 
@@ -531,6 +534,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=5, help="gunicorn workers (2 × cores + 1)")
     parser.add_argument("--skip-batches", action="store_true", help="pages only")
     parser.add_argument("--skip-pages", action="store_true", help="batch jobs only")
+    parser.add_argument("--pages", nargs="*", default=[], help="only the pages whose name contains one of these")
     parser.add_argument("--fresh", action="store_true", help="drop the bench database and generate a new book")
     parser.add_argument("--demo", action="store_true", help="fill an empty database with the demo book instead")
     args = parser.parse_args()
@@ -566,7 +570,8 @@ def main() -> None:
     batches = {} if args.smoke or args.skip_batches else measure_batches(env, args)
     text = report(results, batches, loans)
     OUT.mkdir(parents=True, exist_ok=True)
-    stem = "smoke" if args.smoke else f"results-{loans}" + ("-batches" if args.skip_pages else "")
+    suffix = ("-batches" if args.skip_pages else "") + ("-some" if args.pages else "")
+    stem = "smoke" if args.smoke else f"results-{loans}{suffix}"
     (OUT / f"{stem}.md").write_text(text + "\n")
     (OUT / f"{stem}.json").write_text(json.dumps({"pages": [asdict(r) for r in results], "batches": batches}))
     print(text)
