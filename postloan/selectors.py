@@ -5,21 +5,17 @@ from datetime import date, timedelta
 from django.db.models import (
     Case,
     Count,
-    DecimalField,
     F,
     IntegerField,
     Max,
     Min,
-    OuterRef,
     Prefetch,
     Q,
     QuerySet,
-    Subquery,
     Sum,
     When,
 )
 from django.db.models import Value as V
-from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 
 from accounts.models import User
@@ -38,7 +34,6 @@ from .models import (
     Disbursement,
     DisbursementStatus,
     Installment,
-    InstallmentStatus,
     Loan,
     LoanEvent,
     LoanStatus,
@@ -48,7 +43,6 @@ from .models import (
     Restructuring,
     ScheduleVersion,
 )
-from .models.base import ZERO
 from .models.loans import LIST_ORDER
 
 LIST_RELATED = ("borrower", "branch", "officer")
@@ -236,26 +230,6 @@ def schedule_version(loan: Loan, version: int) -> tuple[ScheduleVersion, list[In
 
 
 # --- overdue ------------------------------------------------------------------------------------------------------
-def _overdue_amount_expression():
-    # What is owed on an installment: principal + interest (less waived) + penalty, less what was paid.
-    return (
-        F("principal_due")
-        - F("principal_paid")
-        + F("interest_due")
-        - F("interest_waived")
-        - F("interest_paid")
-        + F("penalty_accrued")
-        - F("penalty_paid")
-    )
-
-
-def _overdue_installments(today: date) -> QuerySet[Installment]:
-    """Unpaid installments of the schedule in force that fell due before today."""
-    return Installment.objects.filter(version__version=F("loan__current_version"), due_date__lt=today).exclude(
-        status=InstallmentStatus.PAID
-    )
-
-
 def overdue_list(
     *,
     user: User,
@@ -266,31 +240,18 @@ def overdue_list(
     officer_id: int | None = None,
 ) -> QuerySet[Loan]:
     """Open overdue loans of the user's scope (of one branch, product or officer when given), by bucket (1–30
-    first), oldest DPD first within each; each loan has `overdue_amount`, what fell due before today and is unpaid
-    (penalty included)."""
+    first), oldest DPD first within each; each loan has `overdue_amount`, what fell due before the business date and
+    is unpaid (penalty included), read from `Loan.past_due_amount` (`today` is kept for the callers)."""
     rank = Case(
         *[When(bucket=value, then=V(index)) for index, value in enumerate(Bucket.values)],
         default=V(len(Bucket.values)),
         output_field=IntegerField(),
     )
-    owed = (
-        _overdue_installments(today)
-        .filter(loan=OuterRef("pk"))
-        .order_by()
-        .values("loan")
-        .annotate(total=Sum(_overdue_amount_expression()))
-        .values("total")
-    )
     queryset = (
         _narrowed(loans_for(user), branch_id=branch_id, product_id=product_id, officer_id=officer_id)
         .filter(status=LoanStatus.OVERDUE)
         .select_related(*LIST_RELATED)
-        .annotate(
-            bucket_rank=rank,
-            overdue_amount=Coalesce(
-                Subquery(owed, output_field=DecimalField(max_digits=18, decimal_places=2)), V(ZERO)
-            ),
-        )
+        .annotate(bucket_rank=rank, overdue_amount=F("past_due_amount"))
     )
     if bucket:
         queryset = queryset.filter(bucket=bucket)
@@ -305,21 +266,16 @@ def overdue_summary(
     product_id: int | None = None,
     officer_id: int | None = None,
 ) -> list[dict]:
-    """Per bucket, in one aggregate query: how many overdue loans and the sum of what they owe that is past due (of
-    one branch, product or officer when given)."""
-    loans = (
+    """Per bucket, in one aggregate query over the loans (no installment is read): how many overdue loans and the sum
+    of what they owe that is past due, `Loan.past_due_amount` (of one branch, product or officer when given)."""
+    rows = (
         _narrowed(loans_for(user), branch_id=branch_id, product_id=product_id, officer_id=officer_id)
         .filter(status=LoanStatus.OVERDUE)
-        .values("pk")
-    )
-    rows = (
-        _overdue_installments(today)
-        .filter(loan__in=loans)
         .order_by()
-        .values("loan__bucket")
-        .annotate(loans=Count("loan", distinct=True), amount=Sum(_overdue_amount_expression()))
+        .values("bucket")
+        .annotate(loans=Count("pk"), amount=Sum("past_due_amount"))
     )
-    found = {row["loan__bucket"]: row for row in rows}
+    found = {row["bucket"]: row for row in rows}
     return [
         {"bucket": value, "label": label, "loans": found[value]["loans"], "amount": found[value]["amount"]}
         for value, label in Bucket.choices

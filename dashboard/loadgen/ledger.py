@@ -138,6 +138,7 @@ class Outcome:
     overdue_since: int | None = None
     next_due: int | None = None
     next_due_amount: int = 0
+    past_due_amount: int = 0  # what fell due before today and is unpaid, penalty included (Loan.past_due_amount)
     outstanding_principal: int = 0
     paid_off_on: int | None = None
 
@@ -353,6 +354,7 @@ class Simulation:
         outcome.pays.sort(key=lambda pay: (pay.day, pay.inst))
         outcome.outstanding_principal = sum(inst.principal - inst.principal_paid for inst in insts)
         unpaid = next((inst for inst in insts if inst.outstanding), None)
+        outcome.past_due_amount = sum(inst.outstanding for inst in insts if inst.due < today)
         # Episodes: each installment paid in full after its due date was one; an unpaid past-due one is the current.
         for inst in outcome.all_insts:
             if inst.paid_on is not None and inst.paid_on > inst.due:

@@ -129,6 +129,7 @@ LOAN_COLUMNS = (
     "paid_off_on",
     "current_version",
     "allocation_generation",
+    "past_due_amount",
 )
 VERSION_COLUMNS = ("id", "loan_id", "version", "reason", "note", "created_by_id", "created_at")
 INSTALLMENT_COLUMNS = (
@@ -508,7 +509,7 @@ class Loans:
             f"{money(outcome.outstanding_principal)}\t{days.iso_or_null(outcome.next_due)}\t"
             f"{money(outcome.next_due_amount)}\t{outcome.dpd}\t{outcome.bucket}\t{outcome.classification}\t\tf\t"
             f"{NULL}\t0.00\t{days.iso_or_null(accrued_through)}\t{days.iso_or_null(outcome.overdue_since)}\t"
-            f"{days.iso_or_null(outcome.paid_off_on)}\t{version}\t1\n"
+            f"{days.iso_or_null(outcome.paid_off_on)}\t{version}\t1\t{money(outcome.past_due_amount)}\n"
         )
         return LoanFacts(
             id=loan_id,

@@ -207,8 +207,10 @@ class FollowUp(models.Model):
             models.CheckConstraint(condition=Q(kind__in=FollowUpKind.values), name="followup_kind_valid"),
         ]
         indexes = [
-            # the officer's "today" list: WHERE officer = ? AND status IN ('planned', 'returned') AND due_on <= ?
-            models.Index(fields=["officer", "status", "due_on"], name="followup_officer_today_idx"),
+            # the officer's "today" lists and counts: WHERE officer = ? AND branch = ? (the scope) AND status = ?
+            # AND due_on … ORDER BY due_on, id; with the branch in the index the scope is no second bitmap over the
+            # branch's 1.4 M follow-ups (65 → 11 ms for the counts of the busiest officer at 1M loans)
+            models.Index(fields=["officer", "branch", "status", "due_on", "id"], name="followup_officer_today_idx"),
             # the branch team view and the late-escalation sweep: WHERE branch = ? AND status = ? AND due_on < ?
             models.Index(fields=["branch", "status", "due_on"], name="followup_branch_status_idx"),
             # the loan page and the planning safety net: WHERE loan = ?

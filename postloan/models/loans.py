@@ -99,6 +99,14 @@ class Loan(TimeStampedModel):
     outstanding_principal = money_field(_("outstanding principal"))
     next_due_date = models.DateField(_("next due date"), null=True, blank=True)
     next_due_amount = money_field(_("next due amount"), default=ZERO)
+    # Kept on the loan so the overdue list and its per-bucket totals read loans only, never their installments.
+    past_due_amount = money_field(
+        _("Past due amount"),
+        default=ZERO,
+        help_text=_(
+            "What fell due before the business date and is still unpaid on the schedule in force, penalty included."
+        ),
+    )
     dpd = models.PositiveIntegerField(_("days past due"), default=0)
     bucket = models.CharField(_("aging bucket"), max_length=10, choices=Bucket.choices, default=Bucket.CURRENT)
     classification = models.CharField(

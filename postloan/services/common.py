@@ -1,5 +1,6 @@
 """Helpers shared by the post-loan services: access, input cleaning, timeline events and the loan summary."""
 
+from collections.abc import Iterable
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import NamedTuple
@@ -18,6 +19,7 @@ from ..models import (
     Allocation,
     Bucket,
     Installment,
+    InstallmentStatus,
     Loan,
     LoanEvent,
     LoanStatus,
@@ -30,6 +32,7 @@ SUMMARY_FIELDS = [
     "outstanding_principal",
     "next_due_date",
     "next_due_amount",
+    "past_due_amount",
     "dpd",
     "bucket",
     "overdue_since",
@@ -110,14 +113,24 @@ def past_due_state(
     return PastDue(LoanStatus.ACTIVE, 0, Bucket.CURRENT, None)
 
 
+def past_due_amount(installments: Iterable[Installment], today: date) -> Decimal:
+    """What fell due before `today` and is still unpaid on the given installments (those of the schedule in force),
+    penalty included: the rule of `Loan.past_due_amount`, shared by `loan_refresh_summary` and the daily sweep."""
+    return sum(
+        (item.outstanding for item in installments if item.due_date < today and item.status != InstallmentStatus.PAID),
+        ZERO,
+    )
+
+
 def loan_refresh_summary(loan: Loan, *, by: User | None = None, today: date | None = None) -> Loan:
     """Recompute the loan's summary columns from its current installments and active allocations, and save them.
 
     The one place that sets outstanding principal, the next due date and amount (the oldest installment not fully
-    paid, and what is still owed on it), the credit balance and DPD. It closes a loan with nothing left to pay
-    (paid_off), reopens a paid-off loan that owes again after a reversal, and makes an overdue loan active again once
-    nothing is past due. Making a loan overdue is left to the daily sweep, which also sends `loan_became_overdue`.
-    Call it with the loan row locked, after every change to the installments or allocations.
+    paid, and what is still owed on it), what is past due (`past_due_amount`, 0 once closed), the credit balance and
+    DPD. It closes a loan with nothing left to pay (paid_off), reopens a paid-off loan that owes again after a
+    reversal, and makes an overdue loan active again once nothing is past due. Making a loan overdue is left to the
+    daily sweep, which also sends `loan_became_overdue`. Call it with the loan row locked, after every change to the
+    installments or allocations.
     """
     today = today or local_today()
     installments = list(Installment.objects.filter(loan=loan, version__version=loan.current_version))
@@ -130,6 +143,7 @@ def loan_refresh_summary(loan: Loan, *, by: User | None = None, today: date | No
     oldest = unpaid[0] if unpaid else None
     loan.next_due_date = oldest.due_date if oldest else None
     loan.next_due_amount = oldest.outstanding if oldest else ZERO
+    loan.past_due_amount = past_due_amount(installments, today)
 
     previous = loan.status
     if oldest is None and previous in OPEN_LOAN_STATUSES:
@@ -149,6 +163,9 @@ def loan_refresh_summary(loan: Loan, *, by: User | None = None, today: date | No
         )
     elif loan.status == LoanStatus.PAID_OFF:
         loan.dpd, loan.bucket, loan.overdue_since = 0, Bucket.CURRENT, None
+    if loan.status not in OPEN_LOAN_STATUSES:
+        # Nothing is collected on a closed loan: it drops out of the overdue figures.
+        loan.past_due_amount = ZERO
 
     loan._history_user = by
     loan.save(update_fields=SUMMARY_FIELDS)

@@ -4,7 +4,8 @@ For every open loan (active or overdue), on the business date:
 1. penalty interest (罚息) on each overdue installment's unpaid principal, one `PenaltyAccrual` row per installment and
    day, caught up from the day after `Loan.penalty_accrued_through` (or after the due date) through the business date;
 2. days past due, aging bucket and status (`past_due_state`, the rule `loan_refresh_summary` also uses): an active
-   loan with something past due becomes overdue, an overdue one with nothing past due becomes active;
+   loan with something past due becomes overdue, an overdue one with nothing past due becomes active; and what is
+   past due, penalty included (`past_due_amount`, which the overdue list and its totals read);
 3. the classification floor, and the manual classification in force (`sweep_classification`);
 4. `loan_became_overdue` after commit, once per overdue episode: the episode is the active → overdue change made
    under the loan's row lock and recorded on the timeline (kind overdue) in the same commit, so a rerun, which finds
@@ -75,7 +76,7 @@ from ..models import (
 )
 from ..signals import loan_became_overdue
 from .classification import classification_floor, sweep_classification
-from .common import build_loan_event, past_due_state
+from .common import build_loan_event, past_due_amount, past_due_state
 from .snapshots import month_end_for, month_end_snapshot
 
 logger = logging.getLogger(__name__)
@@ -98,6 +99,7 @@ _SWEPT_FIELDS = [
     "overdue_since",
     "next_due_date",
     "next_due_amount",
+    "past_due_amount",
     "classification",
     "penalty_accrued_through",
 ]
@@ -181,8 +183,9 @@ def sweep_daily(*, business_date: date | None = None, chunk_size: int = SWEEP_CH
 def _quiet(business_date: date) -> Q:
     """The open loans on which a sweep for `business_date` changes nothing but `penalty_accrued_through`.
 
-    Active with nothing past due (both by the loan's summary columns and by its installments of the version in
-    force), so `past_due_state` keeps them as they are and no penalty accrues; normal, with no manual class and not in
+    Active with nothing past due (both by the loan's summary columns, `past_due_amount` 0 among them so that the
+    quiet UPDATE never leaves a stale amount behind, and by its installments of the version in force), so
+    `past_due_state` keeps them as they are and no penalty accrues; normal, with no manual class and not in
     observation, so the classification floor is normal and the class stays (`classification_floor`).
     """
     past_due = Installment.objects.filter(
@@ -196,6 +199,7 @@ def _quiet(business_date: date) -> Q:
             overdue_since__isnull=True,
             classification=Classification.NORMAL,
             manual_classification="",
+            past_due_amount=0,
         )
         & (Q(next_due_date__isnull=True) | Q(next_due_date__gte=business_date))
         & ~Q(restructured=True, observation_until__gte=business_date)
@@ -283,6 +287,8 @@ def _sweep_chunk(loans: list[Loan], *, business_date: date, result: SweepResult)
         if oldest is not None:
             # The oldest unpaid installment is past due: what is owed on it now includes today's penalty.
             loan.next_due_date, loan.next_due_amount = oldest.due_date, oldest.outstanding
+        # `items` are the past-due installments with their penalty through today (`_accrue_penalty`).
+        loan.past_due_amount = past_due_amount(items, business_date)
         loan.penalty_accrued_through = business_date
 
         if loan.status != previous_status:

@@ -19,9 +19,8 @@ import pytest
 
 from accounts.roles import Role
 from core.dates import add_months, local_today
-from postloan.models import Loan
 from tests.applications.factories import RESIDENT_IDS, make_borrower, make_product
-from tests.postloan.factories import disbursed_loan
+from tests.postloan.factories import disbursed_loan, mark_overdue
 
 from .test_loan_journey import click_and_wait, sign_in
 
@@ -65,8 +64,12 @@ def book(branches, make_user, settings):
         first_due_date=first_due,
     )
     # What the daily sweep would have left: overdue since the day after the first due date.
-    Loan.objects.filter(pk=beijing.pk).update(
-        status="overdue", dpd=(today - first_due).days, bucket="31_60", overdue_since=first_due + timedelta(days=1)
+    mark_overdue(
+        beijing,
+        today=today,
+        dpd=(today - first_due).days,
+        bucket="31_60",
+        overdue_since=first_due + timedelta(days=1),
     )
     make_borrower(shanghai_staff["officer"], number=RESIDENT_IDS[2], name="张华", address="上海市浦东新区世纪大道1号")
     shanghai = disbursed_loan(

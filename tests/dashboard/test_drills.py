@@ -28,7 +28,7 @@ from core.dates import SHANGHAI
 from followups.models import FollowUp, Inquiry, RiskWarning
 from postloan.models import Loan
 from tests.applications.factories import RESIDENT_IDS, make_application, make_borrower, make_product, submitted
-from tests.postloan.factories import disbursed_loan, on
+from tests.postloan.factories import disbursed_loan, mark_overdue, on
 
 pytestmark = pytest.mark.django_db
 
@@ -41,8 +41,9 @@ def at(day: date, hour: int = 10) -> datetime:
 
 
 def overdue(loan: Loan, *, dpd: int, bucket: str, classification: str) -> None:
-    Loan.objects.filter(pk=loan.pk).update(
-        status="overdue",
+    mark_overdue(
+        loan,
+        today=TODAY,
         dpd=dpd,
         bucket=bucket,
         classification=classification,

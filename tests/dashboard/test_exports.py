@@ -31,7 +31,7 @@ from dashboard.models.exports import ExportJob, JobStatus
 from followups.models import FollowUp, Inquiry, RiskWarning
 from postloan.models import Contract, Loan
 from tests.applications.factories import RESIDENT_IDS, make_application, make_borrower
-from tests.postloan.factories import disbursed_loan, on
+from tests.postloan.factories import disbursed_loan, mark_overdue, on
 
 TODAY = date(2026, 3, 15)
 BEIJING = "Beijing Chaoyang Branch"
@@ -91,8 +91,8 @@ def book(staff, sh_staff, product):
     shanghai = disbursed_loan(sh_staff, identity=RESIDENT_IDS[1])
     Borrower.objects.filter(pk=shanghai.borrower_id).update(name="张华")
     # 李明's loan is 33 days past due (first missed installment 10 February); the sweep would have said so.
-    Loan.objects.filter(pk=loan.pk).update(
-        status="overdue", dpd=33, bucket="31_60", classification="special_mention", overdue_since=date(2026, 2, 11)
+    mark_overdue(
+        loan, today=TODAY, dpd=33, bucket="31_60", classification="special_mention", overdue_since=date(2026, 2, 11)
     )
     return {"loan": Loan.objects.get(pk=loan.pk), "copy": other, "shanghai": shanghai}
 

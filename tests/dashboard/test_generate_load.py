@@ -66,6 +66,7 @@ SWEPT = (
     "overdue_since",
     "next_due_date",
     "next_due_amount",
+    "past_due_amount",
     "classification",
     "penalty_accrued_through",
     "outstanding_principal",
@@ -483,6 +484,7 @@ def test_the_daily_sweeps_find_nothing_to_do_on_the_generation_day(book, db):
 def test_the_next_days_sweep_carries_the_book_on(book, db):
     tomorrow = TODAY + timedelta(days=1)
     overdue = dict(Loan.objects.filter(status=LoanStatus.OVERDUE).values_list("pk", "dpd"))
+    owed = dict(Loan.objects.filter(status=LoanStatus.OVERDUE).values_list("pk", "past_due_amount"))
     due_today = Loan.objects.filter(status=LoanStatus.ACTIVE, next_due_date=TODAY).count()
 
     result = sweep_daily(business_date=tomorrow)
@@ -491,6 +493,11 @@ def test_the_next_days_sweep_carries_the_book_on(book, db):
     assert dict(Loan.objects.filter(pk__in=overdue).values_list("pk", "dpd")) == {
         pk: dpd + 1 for pk, dpd in overdue.items()
     }
+    # What is past due is what loan_refresh_summary says for tomorrow, never less than today's.
+    for loan in Loan.objects.filter(pk__in=overdue):
+        swept = loan.past_due_amount
+        assert swept == loan_refresh_summary(loan, today=tomorrow).past_due_amount, loan.number
+        assert swept >= owed[loan.pk], loan.number
     assert result.accruals_written > 0
     assert PenaltyAccrual.objects.filter(accrual_date=tomorrow).count() == result.accruals_written
 

@@ -32,7 +32,7 @@ from applications.models import Application
 from dashboard.kpis import portfolio
 from postloan.models import Loan
 from tests.applications.factories import RESIDENT_IDS, make_borrower, make_product
-from tests.postloan.factories import disbursed_loan, on
+from tests.postloan.factories import disbursed_loan, mark_overdue, on
 
 pytestmark = pytest.mark.django_db
 
@@ -41,9 +41,7 @@ JAN_TO_MAY = (date(2026, 1, 1), date(2026, 5, 31))
 
 
 def overdue(loan: Loan, *, dpd: int, bucket: str, classification: str, since: date, **more) -> None:
-    Loan.objects.filter(pk=loan.pk).update(
-        status="overdue", dpd=dpd, bucket=bucket, classification=classification, overdue_since=since, **more
-    )
+    mark_overdue(loan, today=TODAY, dpd=dpd, bucket=bucket, classification=classification, overdue_since=since, **more)
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from applications.models import Application
 from core.dates import SHANGHAI
 from postloan import services
 from postloan.models import Contract, Installment, Loan, Repayment
+from postloan.services.common import past_due_amount
 from tests.applications.factories import RESIDENT_IDS, in_secondary_review, make_borrower
 
 SIGNED_ON = date(2026, 1, 8)
@@ -120,3 +121,10 @@ def set_penalty(loan: Loan, number: int, amount: str) -> None:
     """What the daily sweep (a later issue) would have accrued on an installment, set directly."""
     updated = Installment.objects.filter(loan=loan, number=number).update(penalty_accrued=Decimal(amount))
     assert updated == 1
+
+
+def mark_overdue(loan: Loan, *, today: date, **columns) -> None:
+    """Set a loan's columns (status overdue, plus `columns`) as the daily sweep of `today` would have left them, with
+    what is past due computed from its installments by the sweep's own rule."""
+    owed = past_due_amount(Loan.objects.get(pk=loan.pk).current_installments(), today)
+    Loan.objects.filter(pk=loan.pk).update(status="overdue", past_due_amount=owed, **columns)

@@ -13,7 +13,7 @@ from accounts.roles import Role
 from postloan.models import ClassificationChange, Installment, Loan, PenaltyAccrual
 from tests.applications.factories import RESIDENT_IDS
 
-from .factories import disbursed_loan, on, post
+from .factories import disbursed_loan, mark_overdue, on, post
 
 pytestmark = pytest.mark.django_db
 
@@ -40,7 +40,7 @@ def text(response) -> str:
 
 
 def make_overdue(loan: Loan, *, dpd: int, bucket: str) -> None:
-    Loan.objects.filter(pk=loan.pk).update(status="overdue", overdue_since=date(2026, 2, 11), dpd=dpd, bucket=bucket)
+    mark_overdue(loan, today=date(2026, 3, 12), overdue_since=date(2026, 2, 11), dpd=dpd, bucket=bucket)
 
 
 # --- the list -----------------------------------------------------------------------------------------------------
