@@ -16,14 +16,14 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AddIndex(
             model_name='loan',
-            index=models.Index(models.F('officer'), models.OrderBy(models.F('dpd'), descending=True), models.OrderBy(models.F('next_due_date'), nulls_last=True), models.OrderBy(models.F('id')), name='loan_officer_list_idx'),
+            index=models.Index(models.F('officer'), models.OrderBy(models.F('dpd'), descending=True), models.OrderBy(models.F('next_due_date')), models.OrderBy(models.F('id')), name='loan_officer_list_idx'),
         ),
         migrations.AddIndex(
             model_name='loan',
-            index=models.Index(models.F('branch'), models.OrderBy(models.F('dpd'), descending=True), models.OrderBy(models.F('next_due_date'), nulls_last=True), models.OrderBy(models.F('id')), name='loan_branch_list_idx'),
+            index=models.Index(models.F('branch'), models.OrderBy(models.F('dpd'), descending=True), models.OrderBy(models.F('next_due_date')), models.OrderBy(models.F('id')), name='loan_branch_list_idx'),
         ),
         migrations.AddIndex(
             model_name='loan',
-            index=models.Index(models.OrderBy(models.F('dpd'), descending=True), models.OrderBy(models.F('next_due_date'), nulls_last=True), models.OrderBy(models.F('id')), name='loan_book_list_idx'),
+            index=models.Index(models.OrderBy(models.F('dpd'), descending=True), models.OrderBy(models.F('next_due_date')), models.OrderBy(models.F('id')), name='loan_book_list_idx'),
         ),
     ]
