@@ -48,7 +48,7 @@ QUERY_BUDGET = {
     "landing risk officer": 12,
     "landing manager": 15,
     "landing borrower": 15,
-    "officer today": 9,
+    "officer today": 12,
     "application queue": 9,
     "application detail": 20,
     "loan list": 12,
@@ -550,7 +550,13 @@ def main() -> None:
     manage(env, "migrate", "--noinput", "-v", "0")
     manage(env, "collectstatic", "--noinput", "-v", "0")
     django_setup(env)
+    from django.core.cache import cache
+
     from postloan.models import Loan
+
+    # The bench's Redis database is shared by the books it measures (smoke, 100k, 1M): stored dashboard figures of
+    # another book must not be served as this one's.
+    cache.clear()
 
     if not Loan.objects.exists():
         log(f"generating {loans:,} loans")
