@@ -67,6 +67,23 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
 }
 
 
+def holders_of(*roles: str) -> QuerySet:
+    """Active users holding any of `roles` (distinct), for pickers and notices.
+
+    The groups' ids are read first and the membership table is filtered by them: PostgreSQL then plans with each
+    group's own share of the memberships. Joined on the group's name, it assumed an average group and read every
+    user by username order instead (600 ms for the 82 officers among 485,688 users, most of them portal borrowers,
+    at 1,000,000 loans; 0.3 ms this way).
+    """
+    from django.contrib.auth.models import Group
+
+    from .models import User
+
+    group_ids = list(Group.objects.filter(name__in=roles).values_list("pk", flat=True))
+    users = User.objects.filter(is_active=True, groups__in=group_ids)
+    return users.distinct() if len(group_ids) > 1 else users
+
+
 def roles_of(user) -> frozenset[str]:
     """The role names of a user, read once per request and kept on the user object."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Branch, User
-from accounts.permissions import scope, sees_all_branches
+from accounts.permissions import holders_of, scope, sees_all_branches
 from accounts.roles import Role
 from core.identity import (
     birth_date_from_resident_id,
@@ -99,7 +99,7 @@ class ApplicationFilterForm(forms.Form):
             self.fields["branch"].queryset = Branch.objects.order_by("code")
         else:
             del self.fields["branch"]
-        officers = User.objects.filter(groups__name=Role.OFFICER, is_active=True)
+        officers = holders_of(Role.OFFICER)
         if user is not None:
             officers = scope(officers, user)
         self.fields["officer"].queryset = officers.order_by("display_name", "username").distinct()
@@ -330,7 +330,8 @@ class ReassignForm(forms.Form):
     def __init__(self, *args, application: Application, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["officer"].queryset = (
-            User.objects.filter(groups__name=Role.OFFICER, branch_id=application.branch_id, is_active=True)
+            holders_of(Role.OFFICER)
+            .filter(branch_id=application.branch_id)
             .exclude(pk=application.officer_id)
             .order_by("display_name", "username")
             .distinct()

@@ -4,7 +4,7 @@ from django.db.models import Count, Max, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.permissions import has_role, scope
+from accounts.permissions import has_role, holders_of, scope
 from accounts.roles import Role
 
 from .models import (
@@ -176,7 +176,7 @@ def approver_limits_by_branch(applications) -> tuple[dict[int, object], object]:
     if not branch_ids:
         return {}, None
     rows = (
-        User.objects.filter(is_active=True, groups__name=Role.APPROVER)
+        holders_of(Role.APPROVER)
         .filter(Q(branch_id__in=branch_ids) | Q(branch__is_head_office=True))
         .values("branch_id", "branch__is_head_office")
         .annotate(limit=Max("approval_limit"))

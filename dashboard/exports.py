@@ -276,7 +276,7 @@ def _loans(user: User, form: LoanFilterForm) -> QuerySet:
 
 
 def _overdue(user: User, form: OverdueFilterForm) -> QuerySet:
-    return loan_selectors.overdue_list(user=user, today=local_today(), **form.filters())
+    return loan_selectors.overdue_list(user=user, **form.filters())
 
 
 def _application_form(user: User, data: QueryDict | None) -> ApplicationFilterForm:

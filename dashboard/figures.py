@@ -27,7 +27,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.permissions import ACTION_ROLES, sees_all_branches
+from accounts.permissions import ACTION_ROLES, holders_of, sees_all_branches
 
 from .forms import DashboardFilterForm
 from .scope import Scope
@@ -99,13 +99,8 @@ def tab_figures(tab: str, scope: Scope) -> StoredFigures:
 def default_viewers() -> list[User]:
     """One active dashboard user per branch scope (head office, each branch): whose default view is refreshed."""
     viewers: dict[str, User] = {}
-    users = (
-        User.objects.filter(is_active=True, groups__name__in=ACTION_ROLES["dashboard.view"], branch__isnull=False)
-        .select_related("branch")
-        .order_by("pk")
-        .distinct()
-    )
-    for user in users:
+    users = holders_of(*ACTION_ROLES["dashboard.view"]).filter(branch__isnull=False).select_related("branch")
+    for user in users.order_by("pk"):
         viewers.setdefault(_visibility(user), user)
     return list(viewers.values())
 

@@ -7,7 +7,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Branch, User
-from accounts.permissions import sees_all_branches
+from accounts.permissions import holders_of, sees_all_branches
 from accounts.roles import Role
 from applications.models import Product
 from core.dates import local_today
@@ -40,7 +40,7 @@ class DashboardFilterForm(forms.Form):
     def __init__(self, data=None, *, user: User):
         super().__init__(data or None)
         self.user = user
-        officers = User.objects.filter(groups__name=Role.OFFICER, is_active=True).order_by("username")
+        officers = holders_of(Role.OFFICER).order_by("username")
         if sees_all_branches(user):
             self.fields["branch"].queryset = Branch.objects.filter(is_active=True)
         else:

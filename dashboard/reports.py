@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from accounts.models import User
+from accounts.permissions import holders_of
 from accounts.roles import Role
 from core.dates import date_text, local_today
 from core.money import format_yuan
@@ -55,7 +56,7 @@ def weekly_summary_sweep(*, today: date | None = None) -> int:
     """Queue this week's summary for every active manager with an e-mail address; return how many were written."""
     today = today or local_today()
     year, week, _weekday = today.isocalendar()
-    managers = User.objects.filter(groups__name=Role.MANAGER, is_active=True).exclude(email="").select_related("branch")
+    managers = holders_of(Role.MANAGER).exclude(email="").select_related("branch")
     messages = []
     for manager in managers:
         with translation.override(manager.preferred_language):

@@ -5,7 +5,7 @@ from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Branch, User
-from accounts.permissions import scope, sees_all_branches
+from accounts.permissions import holders_of, scope, sees_all_branches
 from accounts.roles import Role
 from applications.forms import apply_service_errors
 from applications.models import Product
@@ -170,9 +170,7 @@ class ReassignForm(forms.Form):
 
 def branch_officers(branch_id: int):
     """The active loan officers of a branch, for reassignment."""
-    return User.objects.filter(is_active=True, branch_id=branch_id, groups__name=Role.OFFICER).order_by(
-        "display_name", "username"
-    )
+    return holders_of(Role.OFFICER).filter(branch_id=branch_id).order_by("display_name", "username")
 
 
 class ScopeFilterForm(forms.Form):
@@ -196,7 +194,7 @@ class ScopeFilterForm(forms.Form):
             self.fields["branch"].queryset = Branch.objects.order_by("code")
         else:
             del self.fields["branch"]
-        officers = User.objects.filter(groups__name=Role.OFFICER, is_active=True)
+        officers = holders_of(Role.OFFICER)
         if user is not None:
             officers = scope(officers, user)
         self.fields["officer"].queryset = officers.order_by("display_name", "username").distinct()

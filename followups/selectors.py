@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import translation
 
 from accounts.models import User
-from accounts.permissions import scope
+from accounts.permissions import holders_of, scope
 from accounts.roles import Role
 from applications.models import Application
 from core.dates import date_text
@@ -233,7 +233,7 @@ def team_counts(user: User, day) -> list[User]:
     until = day + timedelta(days=UPCOMING_DAYS)
     planned = Q(followups__status=FollowUpStatus.PLANNED)
     return list(
-        scope(User.objects.filter(is_active=True, groups__name=Role.OFFICER), user)
+        scope(holders_of(Role.OFFICER), user)
         .annotate(
             due_today=Count("followups", filter=planned & Q(followups__due_on=day)),
             overdue=Count("followups", filter=planned & Q(followups__due_on__lt=day)),

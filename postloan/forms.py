@@ -7,7 +7,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Branch, User
-from accounts.permissions import scope, sees_all_branches
+from accounts.permissions import holders_of, scope, sees_all_branches
 from accounts.roles import Role
 from applications.forms import apply_service_errors
 from applications.models import Product
@@ -72,7 +72,7 @@ def new_idempotency_key(prefix: str) -> str:
 # --- lists --------------------------------------------------------------------------------------------------------
 def scoped_officers(user: User | None):
     """The active loan officers a list may be filtered by: those of the viewer's branch scope (all without one)."""
-    officers = User.objects.filter(groups__name=Role.OFFICER, is_active=True)
+    officers = holders_of(Role.OFFICER)
     if user is not None:
         officers = scope(officers, user)
     return officers.order_by("display_name", "username").distinct()

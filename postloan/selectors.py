@@ -233,7 +233,6 @@ def schedule_version(loan: Loan, version: int) -> tuple[ScheduleVersion, list[In
 def overdue_list(
     *,
     user: User,
-    today: date,
     bucket: str = "",
     branch_id: int | None = None,
     product_id: int | None = None,
@@ -241,7 +240,7 @@ def overdue_list(
 ) -> QuerySet[Loan]:
     """Open overdue loans of the user's scope (of one branch, product or officer when given), by bucket (1–30
     first), oldest DPD first within each; each loan has `overdue_amount`, what fell due before the business date and
-    is unpaid (penalty included), read from `Loan.past_due_amount` (`today` is kept for the callers)."""
+    is unpaid (penalty included), read from `Loan.past_due_amount`."""
     rank = Case(
         *[When(bucket=value, then=V(index)) for index, value in enumerate(Bucket.values)],
         default=V(len(Bucket.values)),
@@ -261,7 +260,6 @@ def overdue_list(
 def overdue_summary(
     *,
     user: User,
-    today: date,
     branch_id: int | None = None,
     product_id: int | None = None,
     officer_id: int | None = None,

@@ -11,8 +11,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils.translation import gettext as _
 
-from accounts.models import Branch, User
-from accounts.permissions import in_scope, sees_all_branches
+from accounts.models import Branch
+from accounts.permissions import holders_of, in_scope, sees_all_branches
 from accounts.roles import Role
 from applications.models import Borrower, BorrowerKind, IdentityType, Product, identity_lookup_hash
 from applications.services import IDENTITY_VALIDATORS
@@ -165,10 +165,7 @@ class Checker:
         self.today = local_today()
         self.branches = {branch.code.casefold(): branch for branch in Branch.objects.filter(is_active=True)}
         self.products = {product.code.casefold(): product for product in Product.objects.all()}
-        self.officers = {
-            user.username: user
-            for user in User.objects.filter(is_active=True, groups__name=Role.OFFICER).select_related("branch")
-        }
+        self.officers = {user.username: user for user in holders_of(Role.OFFICER).select_related("branch")}
         self.names = {key: choice_names(key) for key in CHOICES}
 
     # -- cells

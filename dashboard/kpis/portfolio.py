@@ -29,7 +29,7 @@ from django.db.models import (
 )
 from django.db.models.functions import TruncMonth
 
-from core.dates import add_months, local_today
+from core.dates import add_months
 from core.money import round_money
 from postloan.models import OPEN_LOAN_STATUSES, Bucket, Classification, Loan, LoanMonthEnd, LoanStatus
 from postloan.models.base import ZERO
@@ -132,11 +132,11 @@ def outstanding(scope: Scope) -> dict:
     }
 
 
-def _overdue_loans(scope: Scope, today: date) -> QuerySet[Loan]:
-    """Overdue loans in scope, each with `overdue_amount`: what fell due before today and is unpaid, penalty
-    included (postloan.selectors.overdue_list, the overdue page's own rule)."""
+def _overdue_loans(scope: Scope) -> QuerySet[Loan]:
+    """Overdue loans in scope, each with `overdue_amount`: what fell due before the business date and is unpaid,
+    penalty included (postloan.selectors.overdue_list, the overdue page's own rule)."""
     return scope.rows(
-        overdue_list(user=scope.user, today=today),
+        overdue_list(user=scope.user),
         branch="branch",
         product="contract__application__product",
         officer="officer",
@@ -145,12 +145,7 @@ def _overdue_loans(scope: Scope, today: date) -> QuerySet[Loan]:
 
 def overdue_by_bucket(scope: Scope) -> dict:
     """Per aging bucket, how many loans are overdue today and how much of what they owe is past due."""
-    rows = (
-        _overdue_loans(scope, local_today())
-        .order_by()
-        .values("bucket")
-        .annotate(count=Count("pk"), amount=Sum("overdue_amount"))
-    )
+    rows = _overdue_loans(scope).order_by().values("bucket").annotate(count=Count("pk"), amount=Sum("overdue_amount"))
     found = {row["bucket"]: row for row in rows}
     buckets = [
         {
@@ -213,7 +208,7 @@ def npl_ratio(scope: Scope) -> dict:
 def top_overdue(scope: Scope, limit: int = TOP_OVERDUE) -> dict:
     """The overdue loans that owe the most past-due money today, largest first."""
     rows = (
-        _overdue_loans(scope, local_today())
+        _overdue_loans(scope)
         .order_by("-overdue_amount", "-dpd", "pk")
         .values("pk", "number", "borrower__name", "dpd", "bucket", "overdue_amount")[:limit]
     )

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from django.db.models import Count
 
-from accounts.models import User
+from accounts.permissions import holders_of
 from accounts.roles import Role
 from applications.models import Application
 from applications.models.applications import OPEN_STATUSES as OPEN_APPLICATION_STATUSES
@@ -40,7 +40,7 @@ def officer_workload(scope: Scope) -> dict:
     today = local_today()
     week_start = today - timedelta(days=today.weekday())
     week_end = week_start + timedelta(days=6)
-    officers = scope.rows(User.objects.filter(is_active=True, groups__name=Role.OFFICER).distinct())
+    officers = scope.rows(holders_of(Role.OFFICER))
     if scope.officer_id is not None:
         officers = officers.filter(pk=scope.officer_id)
     officers = list(officers.select_related("branch").order_by("branch__code", "display_name", "username", "pk"))

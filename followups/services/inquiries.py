@@ -16,7 +16,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from accounts.permissions import has_role, in_scope, require
+from accounts.permissions import has_role, holders_of, in_scope, require
 from accounts.roles import Role
 from applications.models import Application, Borrower, TransitionError
 from applications.portal import require_owner
@@ -60,7 +60,7 @@ def _latest_loan(borrower: Borrower) -> Loan | None:
 
 def _branch_manager(branch_id: int) -> User | None:
     """The branch's manager; head office's when the branch has none (a complaint must reach someone senior)."""
-    managers = User.objects.filter(groups__name=Role.MANAGER, is_active=True).order_by("pk")
+    managers = holders_of(Role.MANAGER).order_by("pk")
     return managers.filter(branch_id=branch_id).first() or managers.filter(branch__is_head_office=True).first()
 
 

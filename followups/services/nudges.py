@@ -18,6 +18,7 @@ from django.db.models.functions import Cast, Concat
 from django.utils import timezone, translation
 
 from accounts.models import User
+from accounts.permissions import holders_of
 from accounts.roles import Role
 from core.dates import date_text, is_business_day, local_today
 from notifications.models import OutboxMessage
@@ -152,9 +153,8 @@ def late_escalation_sweep(*, today: date | None = None) -> int:
             return 0
         managers = defaultdict(list)
         for manager in (
-            User.objects.filter(
-                branch_id__in={item.branch_id for item in late}, groups__name=Role.MANAGER, is_active=True
-            )
+            holders_of(Role.MANAGER)
+            .filter(branch_id__in={item.branch_id for item in late})
             .exclude(email="")
             .distinct()
             .order_by("pk")

@@ -22,7 +22,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from accounts.permissions import require, scope
+from accounts.permissions import holders_of, require, scope
 from accounts.roles import Role
 from core.dates import SHANGHAI, add_business_days, local_today
 from notifications.models import OutboxMessage
@@ -150,12 +150,7 @@ def _open_warning(followup: FollowUp, *, level: str, signals: list[str], summary
 # --- notifications ------------------------------------------------------------------------------------------------
 def _branch_staff(branch_id: int, role: str) -> list[User]:
     """Active staff of a branch in a role, with an email address to write to."""
-    return list(
-        User.objects.filter(branch_id=branch_id, groups__name=role, is_active=True)
-        .exclude(email="")
-        .distinct()
-        .order_by("pk")
-    )
+    return list(holders_of(role).filter(branch_id=branch_id).exclude(email="").distinct().order_by("pk"))
 
 
 def _loan_for_message(loan_id: int) -> Loan:

@@ -72,10 +72,10 @@ def overdue_list(request: HttpRequest) -> HttpResponse:
     form = OverdueFilterForm(request.GET or None, user=request.user)
     filters = form.filters()
     bucket = filters.pop("bucket")
-    summary = selectors.overdue_summary(user=request.user, today=today, **filters)
-    page = Paginator(
-        selectors.overdue_list(user=request.user, today=today, bucket=bucket, **filters), PAGE_SIZE
-    ).get_page(request.GET.get("page"))
+    summary = selectors.overdue_summary(user=request.user, **filters)
+    page = Paginator(selectors.overdue_list(user=request.user, bucket=bucket, **filters), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
     return render(
         request,
         "postloan/overdue_list.html",

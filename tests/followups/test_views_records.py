@@ -450,7 +450,8 @@ def test_the_team_view_counts_each_officers_followups_in_one_query(client, clock
     assert "5 days late" in response.content.decode()
     with CaptureQueriesContext(connection) as captured:
         team_counts(staff["manager"], DUE)
-    assert len(captured) == 1
+    # One aggregate over the officers and their follow-ups, after the officer group's id (accounts.holders_of).
+    assert [q["sql"].split(" FROM ")[1].split()[0] for q in captured] == ['"auth_group"', '"accounts_user"']
 
 
 def test_a_manager_reassigns_a_late_followup(client, clock, staff, loan, question_sets):
