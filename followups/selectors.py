@@ -1,9 +1,7 @@
 """Reads for the follow-up pages: branch-scoped, joined up front so a page costs the same whatever its rows."""
 
-import operator
 import re
 from datetime import date, timedelta
-from functools import reduce
 
 from django.conf import settings
 from django.db.models import Count, F, Prefetch, Q, QuerySet
@@ -51,7 +49,7 @@ def followups_for(user: User) -> QuerySet[FollowUp]:
 # --- worklists ----------------------------------------------------------------------------------------------------
 def officer_today(*, user: User, today: date) -> dict:
     """The officer's "today" page: planned follow-ups overdue (due before today), due today and due in the next 7
-    days, and records returned for correction; with their counts (one query) under "counts"."""
+    days, and records returned for correction; with their counts (two queries) under "counts"."""
     mine = followups_for(user).filter(officer=user)
     until = today + timedelta(days=UPCOMING_DAYS)
     conditions = {
@@ -60,11 +58,15 @@ def officer_today(*, user: User, today: date) -> dict:
         "next_7_days": Q(status=Status.PLANNED, due_on__gt=today, due_on__lte=until),
         "returned": Q(status=Status.RETURNED),
     }
-    # Only the rows of the four lists, not every open follow-up: a busy officer's plan runs years ahead (72,280 open
-    # follow-ups for the busiest officer of the 1M-loan book, where this count took 168 ms over all of them).
-    counts = mine.filter(reduce(operator.or_, conditions.values())).aggregate(
-        **{name: Count("pk", filter=condition) for name, condition in conditions.items()}
+    # Counted on the lists' own rows, two ranges of followup_officer_today_idx: the planned ones due up to a week
+    # ahead, and the returned ones. Not every open follow-up: a busy officer's plan runs years ahead (72,280 open
+    # follow-ups for the busiest officer of the 1M-loan book: 168 ms), and not the four conditions OR-ed in one query,
+    # which PostgreSQL read as one scan of the officer's whole plan (54 ms).
+    planned = Q(status=Status.PLANNED)
+    counts = mine.filter(planned, due_on__lte=until).aggregate(
+        **{name: Count("pk", filter=condition) for name, condition in conditions.items() if name != "returned"}
     )
+    counts["returned"] = mine.filter(conditions["returned"]).count()
     listed = mine.select_related(*LIST_RELATED).order_by("due_on", "pk")
     return {name: listed.filter(condition) for name, condition in conditions.items()} | {"counts": counts}
 

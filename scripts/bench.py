@@ -579,7 +579,8 @@ def main() -> None:
     suffix = ("-batches" if args.skip_pages else "") + ("-some" if args.pages else "")
     stem = "smoke" if args.smoke else f"results-{loans}{suffix}"
     (OUT / f"{stem}.md").write_text(text + "\n")
-    (OUT / f"{stem}.json").write_text(json.dumps({"pages": [asdict(r) for r in results], "batches": batches}))
+    found = {"loans": loans, "pages": [asdict(r) for r in results], "batches": batches}
+    (OUT / f"{stem}.json").write_text(json.dumps(found))
     print(text)
     failures = check(results)
     if failures:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 def _load(path: str) -> tuple[int, dict, dict]:
     data = json.loads(Path(path).read_text())
-    loans = int(Path(path).stem.split("-")[1])
+    loans = data.get("loans") or int(Path(path).stem.split("-")[1])  # results-<loans>.json before "loans" was kept
     return loans, {page["name"]: page for page in data["pages"]}, data["batches"]
 
 
