@@ -197,7 +197,8 @@ def pick_people_and_rows() -> dict:
             raise SystemExit(f"No active {role} in {'head office' if head_office else officer.branch}.")
         return found
 
-    loan = Loan.objects.filter(officer=officer, status=LoanStatus.ACTIVE).order_by("pk").first()
+    # The loan page's loan is never one the repayment post pays: those gain a repayment per request, run after run.
+    loan = Loan.objects.filter(officer=officer, status=LoanStatus.ACTIVE).order_by("-pk").first()
     application = Application.objects.filter(officer=officer).order_by("-pk").first()
     borrower = (
         Borrower.objects.filter(user__isnull=False, loans__status=LoanStatus.ACTIVE).select_related("user").first()
@@ -434,7 +435,11 @@ def measure_repayment(people: dict, cookie: str, args) -> PageResult:
 
     from postloan.models import Loan, LoanStatus
 
-    loans = Loan.objects.filter(officer=people["officer"], status=LoanStatus.ACTIVE).order_by("pk")[:8]
+    loans = (
+        Loan.objects.filter(officer=people["officer"], status=LoanStatus.ACTIVE)
+        .exclude(pk=people["loan"].pk)
+        .order_by("pk")[:8]
+    )
     paths = [reverse("postloan:repayment_post", args=[loan.pk]) for loan in loans]
     result = PageResult("repayment post", paths[0])
     # One post first: its status and query count are checked like every page's.
