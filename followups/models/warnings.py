@@ -74,6 +74,14 @@ class RiskWarning(models.Model):
             models.Index(fields=["branch", "status", "opened_at"], name="risk_warning_queue_idx"),
             # the loan page: WHERE loan = ? AND status != 'resolved'
             models.Index(fields=["loan", "status"], name="risk_warning_loan_idx"),
+            # the queue's first page (followups.services.warnings.warnings_queue): WHERE branch = ? AND status IN
+            # ('open', 'acknowledged') ORDER BY opened_at, id LIMIT 25, read in order instead of joining every open
+            # warning of the branch and sorting them (3,438 at 1,000,000 loans: 41 → 0.5 ms)
+            models.Index(
+                fields=["branch", "opened_at", "id"],
+                name="risk_warning_handling_idx",
+                condition=Q(status__in=[WarningStatus.OPEN, WarningStatus.ACKNOWLEDGED]),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -179,7 +179,7 @@ def test_head_office_reads_the_portfolio_filters_by_branch_and_drills_into_a_buc
     # --- 6. the pipeline tab draws its charts too -----------------------------------------------------------------
     page.goto(f"{live_server.url}/dashboard/?date_from={book['date_from']}")
     wait_for_charts(page, 3)
-    assert page.locator("[data-testid=figure-submitted] .fs-4").inner_text() == "2"
+    assert page.locator("[data-testid=figure-submitted] .figure-value").inner_text() == "2"
     screenshot(page, "dashboard-en-pipeline")
 
 
@@ -203,5 +203,5 @@ def test_a_branch_manager_sees_only_their_branch(book, live_server, page, screen
     click_and_wait(page, "[data-testid=tab-pipeline]")
     wait_for_charts(page, 3)
     assert page.locator("input[name=date_from]").input_value() == book["date_from"]
-    assert page.locator("[data-testid=figure-submitted] .fs-4").inner_text() == "1"
+    assert page.locator("[data-testid=figure-submitted] .figure-value").inner_text() == "1"
     screenshot(page, "dashboard-zh-hans-pipeline")

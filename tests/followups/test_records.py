@@ -934,7 +934,7 @@ def test_the_worklists_cost_the_same_for_5_or_25_followups(clock, staff, loan):
 
     assert FollowUp.objects.count() == 25
     assert few == many
-    assert many[0] <= 5 and many[1] <= 1
+    assert many[0] <= 6 and many[1] <= 1  # today: two counts (planned up to a week ahead, returned) and 4 pages
 
 
 def show_detail(user, pk) -> None:
