@@ -342,7 +342,7 @@ def test_the_team_warnings_and_inbox_filter_by_officer_product_and_period(client
     with on(TODAY):
         client.force_login(staff["manager"])
         late = FollowUp.objects.filter(due_on__lt=TODAY, status__in=("planned", "returned"), branch=branches["BJ"])
-        assert rows(client, "followups:team") == sorted(late.values_list("pk", flat=True))
+        assert rows(client, "followups:team") == sorted(late.values_list("pk", flat=True), key=str)
         assert rows(client, "followups:team", product=world["second_product"].pk) == [
             FollowUp.objects.get(loan=loans["L3"]).pk  # returned for correction, and late
         ]
