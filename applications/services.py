@@ -265,10 +265,10 @@ def borrower_profile(borrower: Borrower) -> BorrowerProfile:
     )
 
 
-def _check_request_against_product(*, product: Product, amount: Decimal, term_months: int, method: str, rate):
+def product_range_problems(*, product: Product, amount: Decimal, term_months: int, method: str, rate) -> dict:
+    """What in the requested terms lies outside the product's ranges and methods, by field ("amount", "term_months",
+    "method", "annual_rate"; empty when nothing): the one rule for new applications and migrated loans."""
     errors = {}
-    if not product.is_active:
-        errors["product"] = _("This product is no longer offered.")
     if not product.min_amount <= amount <= product.max_amount:
         errors["amount"] = _("The amount must be between %(min)s and %(max)s for this product.") % {
             "min": format_yuan(product.min_amount),
@@ -286,6 +286,14 @@ def _check_request_against_product(*, product: Product, amount: Decimal, term_mo
             "min": rate_number(product.min_rate),
             "max": rate_number(product.max_rate),
         }
+    return errors
+
+
+def _check_request_against_product(*, product: Product, amount: Decimal, term_months: int, method: str, rate):
+    errors = {}
+    if not product.is_active:
+        errors["product"] = _("This product is no longer offered.")
+    errors |= product_range_problems(product=product, amount=amount, term_months=term_months, method=method, rate=rate)
     if errors:
         raise ValidationError(errors)
 

@@ -21,10 +21,10 @@ from accounts.models import Branch, User
 from accounts.permissions import has_role, in_scope, require
 from accounts.roles import Role
 from applications.models import Borrower, Product
-from applications.services import application_import, require_import_branch
+from applications.services import application_import, product_range_problems, require_import_branch
 from core.dates import add_months, local_today
 from core.models import DocumentSequence
-from core.money import format_yuan, rate_number, round_money, round_rate
+from core.money import round_money, round_rate
 from core.schedules import ScheduleMethod, maturity_date
 
 from ..models import Contract, ContractStatus, Disbursement, DisbursementStatus, Loan, LoanEvent, Repayment
@@ -69,27 +69,16 @@ def loan_import_problems(
         problems["kind"] = _("This product is not offered to this type of borrower.")
     if principal <= 0 or round_money(principal) != principal:
         problems["principal"] = _("Enter an amount in yuan with at most two decimals, e.g. 1234.56.")
-    elif not product.min_amount <= principal <= product.max_amount:
-        problems["principal"] = _("The amount must be between %(min)s and %(max)s for this product.") % {
-            "min": format_yuan(product.min_amount),
-            "max": format_yuan(product.max_amount),
-        }
-    if not product.min_rate <= annual_rate <= product.max_rate:
-        problems["annual_rate"] = _("The annual rate must be between %(min)s%% and %(max)s%% for this product.") % {
-            "min": rate_number(product.min_rate),
-            "max": rate_number(product.max_rate),
-        }
-    if not product.min_term_months <= term_months <= product.max_term_months:
-        problems["term_months"] = _("The term must be between %(min)s and %(max)s months for this product.") % {
-            "min": product.min_term_months,
-            "max": product.max_term_months,
-        }
     if method not in ScheduleMethod.values:
         problems["method"] = _("Unknown repayment method; use one of: %(methods)s.") % {
             "methods": ", ".join(ScheduleMethod.values)
         }
-    elif method not in product.methods:
-        problems["method"] = _("This product does not offer that repayment method.")
+    ranges = product_range_problems(
+        product=product, amount=principal, term_months=term_months, method=method, rate=annual_rate
+    )
+    if "amount" in ranges:
+        problems.setdefault("principal", ranges.pop("amount"))  # an unusable amount is reported as such, not twice
+    problems = ranges | problems  # an unknown method says so rather than "not offered"
     if disbursed_on > today:
         problems["disbursed_on"] = _("The disbursement date cannot be in the future.")
     if first_due_date <= disbursed_on:
