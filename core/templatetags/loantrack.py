@@ -1,5 +1,6 @@
-"""Template filters for money, rates and masked personal data: {% load loantrack %}."""
+"""Template filters for money, rates, masked personal data and choice labels: {% load loantrack %}."""
 
+import functools
 from decimal import Decimal
 
 from django import template
@@ -47,3 +48,19 @@ def share(value: Decimal | int | None) -> str:
     if value is None or value == "":
         return "—"
     return f"{value}%"
+
+
+@register.filter
+def choice_label(instance, field_name: str) -> str:
+    """`{{ inquiry|choice_label:"status" }}`: what `get_status_display` shows, for rows of a list.
+
+    Django's get_FOO_display rebuilds a dict of the field's choices on every call (make_hashable over every
+    choice), a cost each row of a list paid for each label; this keeps one dict per field."""
+    field = instance._meta.get_field(field_name)
+    value = getattr(instance, field.attname)
+    return str(_choice_labels(field).get(value, value))
+
+
+@functools.cache
+def _choice_labels(field) -> dict:
+    return dict(field.flatchoices)

@@ -1,0 +1,71 @@
+"""A loan's status, days past due and classification as badges: {% load loan_badges %}.
+
+Python rather than included templates because every row of the loan, overdue and portfolio lists shows them: an
+include per badge and row, and Django's get_FOO_display (which rebuilds the field's choices on every call), were a
+third of the loan list's rendering time (docs/performance.md)."""
+
+from django import template
+from django.utils.html import format_html
+from django.utils.translation import ngettext
+
+from ..models import Bucket, Classification, LoanStatus
+
+register = template.Library()
+
+# Each status's shade and symbol: the text always says it, the symbol keeps it readable in grayscale.
+_STATUS_LOOK = {
+    LoanStatus.ACTIVE: ("text-bg-success", "●"),
+    LoanStatus.OVERDUE: ("text-bg-danger", "!"),
+    LoanStatus.PAID_OFF: ("text-bg-secondary", "✓"),
+}
+# The five categories: the three non-performing ones (不良) in red.
+_CLASSIFICATION_LOOK = {
+    Classification.NORMAL: "text-bg-light border",
+    Classification.SPECIAL_MENTION: "text-bg-warning",
+}
+
+
+@register.simple_tag
+def loan_status_badge(status: str) -> str:
+    shade, symbol = _STATUS_LOOK.get(status, ("text-bg-dark", ""))
+    if symbol:
+        return format_html(
+            '<span class="badge {}" data-status="{}"><span aria-hidden="true">{}</span> {}</span>',
+            shade,
+            status,
+            symbol,
+            LoanStatus(status).label,
+        )
+    return format_html('<span class="badge {}" data-status="{}">{}</span>', shade, status, LoanStatus(status).label)
+
+
+@register.simple_tag
+def dpd_badge(loan) -> str:
+    """Days past due with the aging bucket as its title; nothing loud for a current loan."""
+    bucket = Bucket(loan.bucket).label
+    if not loan.dpd:
+        return format_html('<span class="badge text-bg-light border" data-testid="dpd-badge">{}</span>', bucket)
+    if loan.dpd > 90:
+        shade = "text-bg-danger"
+    elif loan.dpd > 30:
+        shade = "text-bg-warning"
+    else:
+        shade = "text-bg-warning bg-opacity-50"
+    days = ngettext("%(days)s day past due", "%(days)s days past due", loan.dpd) % {"days": loan.dpd}
+    return format_html('<span class="badge {}" data-testid="dpd-badge" title="{}">{}</span>', shade, bucket, days)
+
+
+@register.simple_tag
+def classification_badge(classification: str) -> str:
+    return format_html(
+        '<span class="badge {}" data-classification="{}">{}</span>',
+        _CLASSIFICATION_LOOK.get(classification, "text-bg-danger"),
+        classification,
+        Classification(classification).label,
+    )
+
+
+@register.simple_tag
+def bucket_label(bucket: str) -> str:
+    """An aging bucket's name, for a heading over its loans."""
+    return Bucket(bucket).label
