@@ -37,7 +37,7 @@ Status = FollowUpStatus
 # What a list row shows: the loan and its borrower, or the application and its borrower for a pre-loan contact.
 LIST_RELATED = ("loan", "loan__borrower", "application", "application__borrower", "officer", "branch")
 UPCOMING_DAYS = 7
-# What a row of the "today" lists shows (followups/worklist/_row.html). Up to 100 rows a page: whole loans,
+# What a row of the "today" lists shows (followups.templatetags.worklist_rows). Up to 100 rows a page: whole loans,
 # applications and borrowers (each borrower's identity number decrypted) cost that page more than its SQL.
 TODAY_ROW_FIELDS = (
     "kind",

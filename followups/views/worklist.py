@@ -28,6 +28,7 @@ from postloan.views.common import PAGE_SIZE, perform
 from .. import selectors, services
 from ..forms import AttemptForm, ReassignForm, TeamFilterForm, branch_officers
 from ..models import FollowUp
+from ..templatetags.worklist_rows import today_row_html
 from .records import get_followup_for_user
 
 TODAY_LISTS = (
@@ -99,16 +100,8 @@ def attempt_quick(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("followups:today")
     row = get_followup_for_user(request, pk, action="followup.record")
     row.days_late = max((local_today() - row.due_on).days, 0)
-    return render(
-        request,
-        "followups/worklist/_row.html",
-        {
-            "row": row,
-            "outcome_options": _outcome_options(),
-            "row_error": error,
-            "row_notice": notice,
-            "section": "updated",
-        },
+    return HttpResponse(
+        today_row_html(row, request=request, outcome_options=_outcome_options(), notice=notice, error=error)
     )
 
 

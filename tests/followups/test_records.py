@@ -891,7 +891,7 @@ def show_today(user) -> None:
     today = selectors.officer_today(user=user, today=DUE)
     for name in ("overdue", "due_today", "next_7_days", "returned"):
         for row in today[name]:
-            # What a row of the page shows (followups/worklist/_row.html), nothing deferred left to load.
+            # What a row of the page shows (followups.templatetags.worklist_rows), nothing deferred left to load.
             assert row.loan.borrower.name and row.loan.number and row.kind and row.due_on and row.status
     assert today["counts"]
 
