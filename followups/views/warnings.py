@@ -9,7 +9,6 @@ the warning's or the loan's state comes back as a message.
 
 from collections.abc import Callable
 
-from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -19,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.permissions import action_required, can, scope
+from core.pagination import counted_page
 from postloan.forms import ClassificationProposeForm, RestructuringForm
 from postloan.models import Loan
 from postloan.views.common import PAGE_SIZE, perform
@@ -44,11 +44,13 @@ def warning_list(request: HttpRequest) -> HttpResponse:
         breached=Count("pk", filter=Q(is_ack_breached=True)),
     )
     shown = form.cleaned_data.get("status") if form.is_valid() else ""
+    listed = counts["total"]
     if shown == "open":
-        queue = queue.filter(status=WarningStatus.OPEN)
+        queue, listed = queue.filter(status=WarningStatus.OPEN), counts["open"]
     elif shown == "breached":
-        queue = queue.filter(is_ack_breached=True)
-    page = Paginator(queue, PAGE_SIZE).get_page(request.GET.get("page"))
+        queue, listed = queue.filter(is_ack_breached=True), counts["breached"]
+    # The page count comes from the counts above: no second COUNT of the same rows.
+    page = counted_page(queue, count=listed, number=request.GET.get("page"), per_page=PAGE_SIZE)
     return render(
         request,
         "followups/warnings/list.html",
