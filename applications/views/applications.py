@@ -49,7 +49,7 @@ def application_list(request: HttpRequest) -> HttpResponse:
     is_officer = has_role(request.user, Role.OFFICER)
     form = ApplicationFilterForm(request.GET or None, is_officer=is_officer, user=request.user)
     filters = form.filters()
-    queryset = selectors.application_list(user=request.user, **filters)
+    queryset = selectors.application_list(user=request.user, **filters).only(*selectors.APPLICATION_ROW_FIELDS)
     counts = selectors.status_counts(selectors.application_list(user=request.user, **(filters | {"status": ""})))
     # The list's count is in the status counts (the same filters but the status): no COUNT query of its own.
     page = counted_page(
