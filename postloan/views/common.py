@@ -21,14 +21,16 @@ from ..models import Contract, Loan, TransitionError
 PAGE_SIZE = 25
 
 
-def get_loan_for_user(request: HttpRequest, pk: int, action: str = "loan.view", *, detail: bool = False) -> Loan:
+def get_loan_for_user(
+    request: HttpRequest, pk: int, action: str = "loan.view", *, detail: bool = False, tab: str = "schedule"
+) -> Loan:
     """The one access check for loans: 403 for a role without `action`, 404 outside the branch scope.
 
-    With `detail`, the loan comes with everything its page shows (selectors.loan_detail).
+    With `detail`, the loan comes with everything its page shows on `tab` (selectors.loan_detail).
     """
     require(request.user, action)
     if detail:
-        return selectors.loan_detail(request.user, pk)
+        return selectors.loan_detail(request.user, pk, tab=tab)
     try:
         return selectors.loans_for(request.user).select_related("borrower", "officer", "branch").get(pk=pk)
     except Loan.DoesNotExist:

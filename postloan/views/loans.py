@@ -139,10 +139,10 @@ def _event_details(event: LoanEvent) -> str:
 @require_GET
 @login_required
 def loan_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    loan = get_loan_for_user(request, pk, detail=True)
     tab = request.GET.get("tab", "schedule")
     if tab not in dict(TABS):
         tab = "schedule"
+    loan = get_loan_for_user(request, pk, detail=True, tab=tab)
     today = local_today()
     rows, totals = schedule_rows(loan.schedule, today)
     user = request.user
@@ -158,9 +158,9 @@ def loan_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "may_post": can(user, "repayment.post") and loan.is_open,
         "may_reverse": can(user, "repayment.reverse"),
         "may_view_warnings": can(user, "warning.view"),
-        "repayment_count": len(loan.repayment_list),
+        "repayment_count": loan.repayment_count,
         "versions": list(loan.schedule_versions.all()),
-        "events": [(event, _event_details(event)) for event in loan.timeline],
+        "events": [(event, _event_details(event)) for event in loan.timeline] if tab == "timeline" else [],
         "penalties": selectors.penalty_summary(loan) if tab == "penalties" else [],
         **risk_context(user, loan),
     }

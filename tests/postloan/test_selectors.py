@@ -39,39 +39,51 @@ def test_it_filters_the_loan_list(loan, staff):
 
 
 def test_it_loads_the_loan_page_in_the_same_number_of_queries_whatever_its_rows(loan, staff):
+    def counted(tab: str) -> tuple[int, Loan]:
+        with CaptureQueriesContext(connection) as queries:
+            detail = selectors.loan_detail(staff["manager"], loan.pk, tab=tab)
+            _touch(detail, tab)
+        return len(queries), detail
+
     with on(date(2026, 2, 5)):
         post(loan, "100.00", paid_on=date(2026, 2, 5), reference="A", by=staff["officer"])
-    with CaptureQueriesContext(connection) as one_repayment:
-        detail = selectors.loan_detail(staff["manager"], loan.pk)
-        _touch(detail)
+    one_repayment = {tab: counted(tab)[0] for tab in TABS_WITH_ROWS}
 
     with on(date(2026, 2, 6)):
         post(loan, "200.00", paid_on=date(2026, 2, 6), reference="B", by=staff["officer"])
         post(loan, "300.00", paid_on=date(2026, 2, 6), reference="C", by=staff["officer"])
         services.repayment_reverse(repayment=loan.repayments.get(reference="A"), by=staff["manager"], reason="bounced")
-    with CaptureQueriesContext(connection) as three_repayments:
-        detail = selectors.loan_detail(staff["manager"], loan.pk)
-        _touch(detail)
+    three_repayments = {tab: counted(tab)[0] for tab in TABS_WITH_ROWS}
 
-    assert len(three_repayments) == len(one_repayment)
+    assert three_repayments == one_repayment
+    # Only the tab shown brings its rows: the schedule's page reads no repayment, event or classification row.
+    assert one_repayment["schedule"] < one_repayment["repayments"]
+    detail = counted("repayments")[1]
+    assert detail.repayment_count == 3
     assert [r.reference for r in detail.repayment_list] == ["A", "B", "C"]
     assert detail.repayment_list[0].reversal.reversed_by == staff["manager"]
     assert [len(r.active_allocations) for r in detail.repayment_list] == [0, 1, 1]
     assert [item.number for item in detail.schedule] == list(range(1, 13))
-    assert detail.timeline[0].kind == "reversal"
+    assert counted("timeline")[1].timeline[0].kind == "reversal"
+    assert not hasattr(counted("schedule")[1], "timeline")
 
 
-def _touch(loan: Loan) -> None:
-    """Read everything a loan page shows."""
+TABS_WITH_ROWS = ("schedule", "repayments", "timeline", "classification")
+
+
+def _touch(loan: Loan, tab: str) -> None:
+    """Read everything a loan page shows on `tab`."""
     str(loan.borrower), str(loan.branch), str(loan.officer), str(loan.contract.disbursement)
     str(loan.contract.prepared_by), str(loan.contract.confirmed_by)
     assert all(item.outstanding >= 0 for item in loan.schedule)
-    for repayment in loan.repayment_list:
+    for repayment in loan.repayment_list if tab == "repayments" else []:
         str(repayment.posted_by)
         if repayment.is_reversed:
             str(repayment.reversal.reversed_by)
         for row in repayment.active_allocations:
             str(row.installment)
-    for event in loan.timeline:
+    for event in loan.timeline if tab == "timeline" else []:
         str(event.actor)
+    for change in loan.classification_history if tab == "classification" else []:
+        str(change.by)
     list(loan.schedule_versions.all())
