@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import models, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -138,6 +138,15 @@ class Application(TimeStampedModel):
         indexes = [
             # review queues and branch lists: WHERE branch = ? AND status IN (...) ORDER BY status_changed_at
             models.Index(fields=["branch", "status", "status_changed_at"], name="application_queue_idx"),
+            # the initial review queue's page (applications.selectors.initial_review_queue): WHERE branch = ? AND
+            # status IN ('submitted', 'initial_review') ORDER BY status_changed_at, id LIMIT 25, read in order; with
+            # the two statuses PostgreSQL joined all 1,278 waiting applications of the biggest branch at 1,000,000
+            # loans to their borrowers before sorting them (6.9 ms)
+            models.Index(
+                fields=["branch", "status_changed_at", "id"],
+                name="application_initial_queue_idx",
+                condition=Q(status__in=INITIAL_STAGE),
+            ),
             # "my applications" and its counts per status: WHERE officer = ? AND branch = ? (the scope) [AND status = ?]
             # GROUP BY status, read from the index alone (6.3 → 1.9 ms for the busiest officer at 100,000 loans)
             models.Index(fields=["officer", "branch", "status"], name="application_officer_idx"),
