@@ -10,6 +10,8 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
+from core.badges import state_badge
+
 from ..models import ApplicationStatus as S
 
 register = template.Library()
@@ -32,16 +34,7 @@ _STATUS_LOOK = {
 @register.simple_tag
 def application_status_badge(status: str) -> str:
     shade, symbol = _STATUS_LOOK.get(status, ("text-bg-secondary", ""))
-    label = S(status).label
-    if symbol:
-        return format_html(
-            '<span class="badge {}" data-status="{}"><span aria-hidden="true">{}</span> {}</span>',
-            shade,
-            status,
-            symbol,
-            label,
-        )
-    return format_html('<span class="badge {}" data-status="{}">{}</span>', shade, status, label)
+    return state_badge(status, S(status).label, shade=shade, symbol=symbol)
 
 
 @register.simple_tag

@@ -8,6 +8,8 @@ from django import template
 from django.utils.html import format_html
 from django.utils.translation import ngettext
 
+from core.badges import state_badge
+
 from ..models import Bucket, Classification, LoanStatus
 
 register = template.Library()
@@ -28,15 +30,7 @@ _CLASSIFICATION_LOOK = {
 @register.simple_tag
 def loan_status_badge(status: str) -> str:
     shade, symbol = _STATUS_LOOK.get(status, ("text-bg-dark", ""))
-    if symbol:
-        return format_html(
-            '<span class="badge {}" data-status="{}"><span aria-hidden="true">{}</span> {}</span>',
-            shade,
-            status,
-            symbol,
-            LoanStatus(status).label,
-        )
-    return format_html('<span class="badge {}" data-status="{}">{}</span>', shade, status, LoanStatus(status).label)
+    return state_badge(status, LoanStatus(status).label, shade=shade, symbol=symbol)
 
 
 @register.simple_tag
