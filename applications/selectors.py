@@ -25,6 +25,7 @@ LIST_RELATED = ("borrower", "product", "officer", "branch")
 # The review queues join what their rows show and read the people (officer, initial reviewer) in one query each: with
 # every relation joined, PostgreSQL spent 1.6–4.6 ms planning a query that runs in under 1 ms (docs/performance.md).
 QUEUE_RELATED = ("borrower", "product")
+QUEUE_PEOPLE = ("officer", "initial_reviewer")
 # What a row of the application list shows, the only columns its page reads (whole applications, borrowers with
 # their identity numbers decrypted, products and users were most of the time of its rows).
 APPLICATION_ROW_FIELDS = (
@@ -40,7 +41,6 @@ APPLICATION_ROW_FIELDS = (
     "branch__name",
     *name_fields("officer"),
 )
-QUEUE_PEOPLE = ("officer", "initial_reviewer")
 
 
 def applications_for(user: User) -> QuerySet[Application]:
