@@ -5,6 +5,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from core.bilingual import bilingual
 from core.identity import validate_mobile
 from core.models import TimeStampedModel
 
@@ -20,13 +21,16 @@ class Branch(TimeStampedModel):
 
     history = HistoricalRecords()
 
+    # The columns str(branch) reads: `.only()` them where a list or a filter shows branches by name.
+    label_fields = ("name", "name_en")
+
     class Meta:
         verbose_name = _("branch")
         verbose_name_plural = _("branches")
         ordering = ["-is_head_office", "code"]
 
     def __str__(self) -> str:
-        return self.name
+        return bilingual(self.name, self.name_en)
 
 
 class User(AbstractUser):
@@ -54,6 +58,9 @@ class User(AbstractUser):
 
     history = HistoricalRecords(excluded_fields=["password", "last_login"])
 
+    # The columns str(user) reads: `.only()` them where a list or a filter shows people by name.
+    label_fields = ("display_name", "first_name", "last_name", "username")
+
     class Meta:
         verbose_name = _("user")
         verbose_name_plural = _("users")
@@ -71,7 +78,7 @@ class User(AbstractUser):
 
 def name_fields(relation: str) -> tuple[str, ...]:
     """The columns str(user) reads, through `relation`: for `.only()` on a list that shows people by name."""
-    return tuple(f"{relation}__{field}" for field in ("display_name", "first_name", "last_name", "username"))
+    return tuple(f"{relation}__{field}" for field in User.label_fields)
 
 
 class AuditAction(models.TextChoices):

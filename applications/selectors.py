@@ -39,6 +39,7 @@ APPLICATION_ROW_FIELDS = (
     "product__name_zh",
     "product__name_en",
     "branch__name",
+    "branch__name_en",
     *name_fields("officer"),
 )
 

@@ -70,6 +70,7 @@ LOAN_ROW_FIELDS = (
     "borrower__name",
     "borrower__mobile",
     "branch__name",
+    "branch__name_en",
     *name_fields("officer"),
 )
 LOAN_LIST_FIELDS = (

@@ -4,22 +4,21 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.utils import translation
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from core.bilingual import bilingual
 from core.models import TimeStampedModel
 from core.schedules import ScheduleMethod
 
 from .borrowers import BorrowerKind
 
 
-def _bilingual(zh: str, en: str) -> str:
-    return en if translation.get_language() == "en" and en else zh
-
-
 class Product(TimeStampedModel):
+    # The columns str(product) reads: `.only()` them where a list or a filter shows products by name.
+    label_fields = ("name_zh", "name_en")
+
     code = models.CharField(_("code"), max_length=32, unique=True)
     name_zh = models.CharField(_("Chinese name"), max_length=100)
     name_en = models.CharField(_("English name"), max_length=100)
@@ -88,11 +87,11 @@ class Product(TimeStampedModel):
 
     @property
     def name(self) -> str:
-        return _bilingual(self.name_zh, self.name_en)
+        return bilingual(self.name_zh, self.name_en)
 
     @property
     def description(self) -> str:
-        return _bilingual(self.description_zh, self.description_en)
+        return bilingual(self.description_zh, self.description_en)
 
     def clean(self) -> None:
         unknown_methods = set(self.methods or []) - set(ScheduleMethod.values)
@@ -131,7 +130,7 @@ class MaterialRequirement(models.Model):
 
     @property
     def name(self) -> str:
-        return _bilingual(self.name_zh, self.name_en)
+        return bilingual(self.name_zh, self.name_en)
 
 
 class RiskDisclosure(models.Model):
@@ -154,4 +153,4 @@ class RiskDisclosure(models.Model):
 
     @property
     def text(self) -> str:
-        return _bilingual(self.text_zh, self.text_en)
+        return bilingual(self.text_zh, self.text_en)

@@ -1,4 +1,4 @@
-"""Template filters for money, rates, masked personal data and choice labels: {% load loantrack %}."""
+"""Template filters for money, rates, masked personal data and choice labels, and row links: {% load loantrack %}."""
 
 import functools
 from decimal import Decimal
@@ -6,6 +6,7 @@ from decimal import Decimal
 from django import template
 
 from core import masking
+from core.links import pk_url_in
 from core.money import format_yuan, percent
 
 register = template.Library()
@@ -64,3 +65,10 @@ def choice_label(instance, field_name: str) -> str:
 @functools.cache
 def _choice_labels(field) -> dict:
     return dict(field.flatchoices)
+
+
+@register.simple_tag(takes_context=True)
+def row_url(context, viewname: str, pk: int) -> str:
+    """`{% row_url "postloan:detail" loan.pk %}`: `{% url %}` for the rows of a list, reversed once per page
+    (core.links)."""
+    return pk_url_in(context, viewname)(pk)

@@ -2,14 +2,10 @@
 
 from django.db import models
 from django.db.models import Q
-from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
+from core.bilingual import bilingual
 from core.models import TimeStampedModel
-
-
-def _bilingual(zh: str, en: str) -> str:
-    return en if translation.get_language() == "en" and en else zh
 
 
 class FollowUpPolicy(TimeStampedModel):
@@ -61,7 +57,7 @@ class QuestionSet(TimeStampedModel):
 
     @property
     def name(self) -> str:
-        return _bilingual(self.name_zh, self.name_en)
+        return bilingual(self.name_zh, self.name_en)
 
 
 class Question(models.Model):
@@ -93,7 +89,7 @@ class Question(models.Model):
 
     @property
     def text(self) -> str:
-        return _bilingual(self.text_zh, self.text_en)
+        return bilingual(self.text_zh, self.text_en)
 
 
 class ScriptTemplate(TimeStampedModel):
@@ -130,8 +126,8 @@ class ScriptTemplate(TimeStampedModel):
 
     @property
     def title(self) -> str:
-        return _bilingual(self.title_zh, self.title_en)
+        return bilingual(self.title_zh, self.title_en)
 
     @property
     def body(self) -> str:
-        return _bilingual(self.body_zh, self.body_en)
+        return bilingual(self.body_zh, self.body_en)

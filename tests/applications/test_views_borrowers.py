@@ -159,7 +159,7 @@ def test_it_names_the_branch_when_the_duplicate_belongs_to_another_one(client, s
     response = client.post(CREATE_URL, borrower_data())
 
     assert response.status_code == 400
-    assert "This person is already a borrower of 上海浦东支行" in response.content.decode()
+    assert "This person is already a borrower of Shanghai Pudong Branch" in response.content.decode()  # English page
     assert Borrower.objects.count() == 1
 
 

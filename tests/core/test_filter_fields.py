@@ -44,6 +44,7 @@ def test_a_model_select_reads_its_options_in_one_plain_query(branches):
         html = render(form, "branch")
     # Django's own iterator would open a server-side cursor on PostgreSQL (DECLARE, FETCH, CLOSE).
     assert [query["sql"].split()[0] for query in captured] == ["SELECT"]
+    assert '"accounts_branch"."code"' not in captured[0]["sql"].split(" FROM ")[0]  # only what the label reads
     assert re.findall(r'<option value="(\d*)"( selected)?', html) == [("", "")] + [
         (str(branch.pk), " selected" if branch == chosen else "") for branch in Branch.objects.order_by("code")
     ]
@@ -70,3 +71,15 @@ def test_a_checkbox_and_a_text_box_keep_what_was_typed(branches):
 def test_a_widget_it_does_not_know_goes_to_crispy(branches):
     html = render(BranchFilter(), "kind")
     assert 'type="radio"' in html and "form-check-input" in html
+
+
+def test_a_branch_is_named_in_the_pages_language(branches):
+    from django.utils import translation
+
+    beijing = Branch.objects.get(code="BJ")
+    with translation.override("en"):
+        assert str(beijing) == "Beijing Chaoyang Branch"
+        assert render(BranchFilter(), "branch").count("Beijing Chaoyang Branch") == 1
+        assert str(Branch(name="测试支行", name_en="")) == "测试支行"  # no English name: the Chinese one
+    with translation.override("zh-hans"):
+        assert str(beijing) == "北京朝阳支行"

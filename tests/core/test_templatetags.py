@@ -30,3 +30,28 @@ def test_it_masks_phones_and_identity_numbers_in_templates():
 def test_it_escapes_masked_values():
     assert render("{{ phone|mask_phone }}", phone="<script>1234") == "********1234"
     assert render("{{ value|mask_id }}", value="<b>x</b>") == "&lt;*****b&gt;"
+
+
+def test_row_url_gives_each_row_the_link_reverse_gives_it():
+    from django.urls import reverse
+
+    html = render(
+        "{% for pk in keys %}{% row_url 'postloan:detail' pk %} {% row_url 'applications:detail' pk %};{% endfor %}",
+        keys=[1, 42, 918273645, 10**12],
+    )
+    expected = "".join(
+        f"{reverse('postloan:detail', args=[pk])} {reverse('applications:detail', args=[pk])};"
+        for pk in [1, 42, 918273645, 10**12]
+    )
+    assert html == expected
+
+
+def test_a_row_link_needs_an_integer_key_in_its_path():
+    from django.urls import NoReverseMatch
+
+    from core.links import pk_url
+
+    with pytest.raises(ValueError):
+        pk_url("postloan:detail")("42/../../admin")
+    with pytest.raises(NoReverseMatch):
+        pk_url("accounts:home")

@@ -418,12 +418,13 @@ def test_each_rule_names_the_row_and_the_column(staff, product):
         ),
         (
             loan_row(2, officer="nobody"),
-            "loan officer (user name): There is no active loan officer with the user name “nobody” in 北京朝阳支行.",
+            "loan officer (user name): There is no active loan officer with the user name “nobody” in "
+            "Beijing Chaoyang Branch.",
         ),
         (
             loan_row(3, officer="db_officer_sh"),  # an officer of another branch
             "loan officer (user name): There is no active loan officer with the user name “db_officer_sh” in "
-            "北京朝阳支行.",
+            "Beijing Chaoyang Branch.",
         ),
         (
             loan_row(4, method="weekly"),

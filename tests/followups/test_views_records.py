@@ -1,6 +1,7 @@
 """The officer's follow-up pages: the "today" worklist with its htmx quick attempt, the manager's team view and
 reassignment, and the record page (complete, attempts, photos, questionnaire, amendments, downloads)."""
 
+import re
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -191,6 +192,28 @@ def test_a_failed_call_is_logged_from_the_row_with_htmx(client, clock, staff, fo
     attempt = ContactAttempt.objects.get(followup=followup)
     assert (attempt.outcome, attempt.by) == ("no_answer", staff["officer"])
     assert fresh(followup).due_on == date(2026, 2, 10)
+
+
+def test_every_rows_quick_attempt_form_carries_a_token_the_server_accepts(clock, staff, loan, question_sets):
+    """The rows share the page's one CSRF token (core.links, worklist_rows): a browser posting any row's form, with
+    the cookie the page set, gets through the CSRF check."""
+    from django.test import Client
+
+    first = planned_followup(loan, kind=FollowUpKind.EXTRA, sequence=1, due_on=DUE - timedelta(days=2))
+    second = planned_followup(loan)
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(staff["officer"])
+
+    content = browser.get(url("today")).content.decode()
+    tokens = re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', content)
+    for followup in (first, second):
+        form = content[content.index(f'data-testid="attempt-form-{followup.pk}"') :]
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form).group(1)
+        assert f'action="{url("attempt_quick", followup.pk)}"' in content
+        posted = {"outcome": "no_answer", "csrfmiddlewaretoken": token}
+        assert browser.post(url("attempt_quick", followup.pk), posted).status_code == 302
+    assert len(tokens) >= 2
+    assert ContactAttempt.objects.filter(followup__in=[first, second]).count() == 2
 
 
 def test_a_quick_attempt_without_an_outcome_changes_nothing(client, clock, staff, followup, question_sets):
