@@ -106,7 +106,7 @@ def test_a_manager_exports_the_filtered_loan_list_to_excel_and_csv(export_book, 
     assert shown_count(page) == 5
 
     # --- Beijing only: the list shows its 3 loans -----------------------------------------------------------------
-    page.locator("#loan-filters select[name=branch]").select_option(label="北京朝阳支行")
+    page.locator("#loan-filters select[name=branch]").select_option(label="Beijing Chaoyang Branch")
     click_and_wait(page, "#loan-filters button[type=submit]")
     count = shown_count(page)
     shown = set(page.locator("[data-testid=loan-row] td:first-child a").all_inner_texts())
@@ -135,7 +135,7 @@ def test_a_manager_exports_the_filtered_loan_list_to_excel_and_csv(export_book, 
     # --- back to the list with the same filters, then Export → CSV ----------------------------------------------
     click_and_wait(page, "[data-testid=export-list-link]")
     assert shown_count(page) == count
-    assert page.locator("#loan-filters select[name=branch] option:checked").inner_text() == "北京朝阳支行"
+    assert page.locator("#loan-filters select[name=branch] option:checked").inner_text() == "Beijing Chaoyang Branch"
     export_the_list(page, "csv")
     assert page.locator("h1").inner_text() == "Export of Loan book (CSV (.csv))"
     assert page.locator("[data-testid=export-status]").inner_text() == "Ready"

@@ -147,7 +147,7 @@ def test_head_office_reads_the_portfolio_filters_by_branch_and_drills_into_a_buc
     assert row.locator("td").all_inner_texts() == [BEIJING_OVERDUE, "1"]
 
     # --- 3. Shanghai only: the Beijing loan no longer counts ------------------------------------------------------
-    page.locator("[data-testid=dashboard-filters] select[name=branch]").select_option(label="上海浦东支行")
+    page.locator("[data-testid=dashboard-filters] select[name=branch]").select_option(label="Shanghai Pudong Branch")
     click_and_wait(page, "[data-testid=apply-filters]")
     wait_for_charts(page, PORTFOLIO_CHARTS)
     assert page.locator("input[name=date_from]").input_value() == book["date_from"]
@@ -191,7 +191,7 @@ def test_a_branch_manager_sees_only_their_branch(book, live_server, page, screen
     filters = page.locator("[data-testid=dashboard-filters]")
     assert filters.locator("select[name=officer]").is_visible()
     assert filters.locator("select[name=branch]").count() == 0
-    assert "上海浦东支行" not in filters.inner_text()
+    assert "上海浦东支行" not in filters.inner_text() and "Shanghai Pudong Branch" not in filters.inner_text()
     outstanding = figure(page, "figure-outstanding")
     assert "¥120,000.00" in outstanding and "¥200,000.00" not in outstanding
     assert "¥120,000.00" in figure(page, "figure-disbursed")
