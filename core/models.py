@@ -14,6 +14,29 @@ class TimeStampedModel(models.Model):
         abstract = True
 
 
+class StatusCount(models.Model):
+    """How many rows of a table are in each status, per branch and officer, kept by database triggers
+    (core.status_counts); the lists' counts per status read these rows instead of counting the table. A count is
+    the sum of n over its rows: changes are appended, and folded together every 10 minutes."""
+
+    # No foreign-key constraints: the rows are derived from the counted table, whose own keys guard them, and a
+    # constraint would cost a lookup per count row the triggers write. No index of their own: the one below serves.
+    branch = models.ForeignKey(
+        "accounts.Branch", on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
+    officer = models.ForeignKey(
+        "accounts.User", on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
+    status = models.CharField(max_length=20)
+    n = models.BigIntegerField(default=0)
+
+    # The lists' reads: WHERE branch = ? [AND officer = ?] GROUP BY status (each subclass names its index).
+    INDEXED = ["branch", "officer", "status"]
+
+    class Meta:
+        abstract = True
+
+
 class DocumentSequence(models.Model):
     """Gap-free counters for readable document numbers (LA2026000001), one row per prefix and year."""
 

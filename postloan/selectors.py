@@ -20,6 +20,7 @@ from django.shortcuts import get_object_or_404
 
 from accounts.models import User, name_fields
 from accounts.permissions import scope
+from core.status_counts import per_status
 
 from .models import (
     OPEN_LOAN_STATUSES,
@@ -37,6 +38,7 @@ from .models import (
     Loan,
     LoanEvent,
     LoanStatus,
+    LoanStatusCount,
     PenaltyAccrual,
     ProposalStatus,
     Repayment,
@@ -259,12 +261,22 @@ def _related_model(name: str):
     return Loan._meta.get_field(name).related_model
 
 
-def loan_status_counts(queryset: QuerySet[Loan]) -> dict[str, int]:
-    """Count per loan status in one aggregate query."""
-    # COUNT(*), not COUNT(id): the officer's index (officer, branch, status) then answers alone, without reading a
-    # row of the table (an index-only scan).
-    rows = queryset.order_by().values("status").annotate(n=Count("*"))
-    return {row["status"]: row["n"] for row in rows}
+def loan_status_counts(
+    *, user: User, mine: bool = False, branch_id: int | None = None, officer_id: int | None = None, **narrowing
+) -> dict[str, int]:
+    """Loans per status under the loan list's filters (`loan_list`'s arguments) but the status; from the kept
+    counts when only the viewer's scope, an officer and a branch narrow the list (core.status_counts)."""
+    narrowing.pop("status", None)
+    listed = loan_list(user=user, mine=mine, branch_id=branch_id, officer_id=officer_id, **narrowing)
+    kept = scope(LoanStatusCount.objects.all(), user)
+    if mine:
+        kept = kept.filter(officer=user)
+    if officer_id:
+        kept = kept.filter(officer_id=officer_id)
+    if branch_id:
+        kept = kept.filter(branch_id=branch_id)
+    narrowed = any(value for name, value in narrowing.items() if name != "today")
+    return per_status(listed, kept, narrowed=narrowed)
 
 
 def penalty_summary(loan: Loan) -> list[dict]:

@@ -10,7 +10,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from core.models import TimeStampedModel
+from core.models import StatusCount, TimeStampedModel
 from core.schedules import ScheduleMethod
 
 from .borrowers import Borrower
@@ -253,6 +253,13 @@ class Application(TimeStampedModel):
     def mark_disbursed(self, *, by) -> "ApplicationEvent":
         """Called by postloan when the disbursement is confirmed."""
         return self.transition(to=S.DISBURSED, by=by, allowed_from=(S.CONTRACTED,))
+
+
+class ApplicationStatusCount(StatusCount):
+    """Applications per branch, officer and status (core.status_counts): the application list's counts per status."""
+
+    class Meta:
+        indexes = [models.Index(fields=StatusCount.INDEXED, name="application_status_count_idx")]
 
 
 class ApplicationEvent(models.Model):

@@ -234,6 +234,12 @@ PERIODIC_TASKS = {
         "crontab": {"minute": "*/10"},
         "queue": "sweeps",
     },
+    # The loan and application lists' counts per status: fold the rows their triggers append (core.status_counts).
+    "core: compact the counts per status": {
+        "task": "core.tasks.compact_status_counts",
+        "crontab": {"minute": "*/10"},
+        "queue": "sweeps",
+    },
     # Imports: send again the dry runs and imports whose message was lost or whose worker died.
     "dashboard: resume lost imports": {
         "task": "dashboard.tasks.sweep_stale_imports",

@@ -40,7 +40,7 @@ def loan_list(request: HttpRequest) -> HttpResponse:
     form = LoanFilterForm(request.GET or None, user=request.user, is_officer=is_officer)
     filters = form.filters()
     queryset = selectors.loan_list(user=request.user, **filters).only(*selectors.LOAN_LIST_FIELDS)
-    counts = selectors.loan_status_counts(selectors.loan_list(user=request.user, **(filters | {"status": ""})))
+    counts = selectors.loan_status_counts(user=request.user, **filters)
     listed = count_of_status(counts, filters["status"], groups={STATUS_OPEN: OPEN_LOAN_STATUSES})
     page = counted_page(queryset, count=listed, number=request.GET.get("page"), per_page=PAGE_SIZE)
     return render(

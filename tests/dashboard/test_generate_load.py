@@ -228,6 +228,21 @@ def test_the_report_counts_the_rows_written(book, db):
     assert report.batches >= 3  # 300 loans in batches of 120
 
 
+def test_the_lists_counts_per_status_agree_with_the_book(book, db):
+    """The counts the loan and application lists read (core.status_counts) match the book loaded beneath them."""
+    from django.db.models import Count, Sum
+
+    from applications.models import ApplicationStatusCount
+    from postloan.models import LoanStatusCount
+
+    for model, kept in ((Loan, LoanStatusCount), (Application, ApplicationStatusCount)):
+        group = ("branch_id", "officer_id", "status")
+        live = {tuple(row[:3]): row[3] for row in model.objects.values_list(*group).annotate(n=Count("*"))}
+        totals = kept.objects.values_list(*group).annotate(total=Sum("n")).filter(total__gt=0)
+        assert {tuple(row[:3]): row[3] for row in totals} == live
+        assert len(live) > 20  # every branch's officers, in several statuses
+
+
 def test_the_indexes_dropped_for_the_load_are_all_back(book, db):
     report, _checksum = book
     assert report.index_seconds > 0  # the module's book was loaded the command's way, indexes deferred
