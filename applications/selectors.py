@@ -123,13 +123,13 @@ def status_counts(
     narrowing.pop("status", None)
     listed = application_list(user=user, mine=mine, branch_id=branch_id, officer_id=officer_id, **narrowing)
     kept = scope(ApplicationStatusCount.objects.all(), user)
-    if mine:
-        kept = kept.filter(officer=user)
-    if officer_id:
-        kept = kept.filter(officer_id=officer_id)
-    if branch_id:
-        kept = kept.filter(branch_id=branch_id)
-    return per_status(listed, kept, narrowed=any(narrowing.values()))
+    return per_status(
+        listed,
+        kept,
+        officers=[user.pk if mine else None, officer_id],
+        branch_id=branch_id,
+        narrowed=any(narrowing.values()),
+    )
 
 
 def initial_review_queue(*, user: User) -> QuerySet[Application]:

@@ -24,10 +24,17 @@ def are_kept() -> bool:
     return connection.vendor == "postgresql"
 
 
-def per_status(listed: QuerySet, kept: QuerySet, *, narrowed: bool) -> dict[str, int]:
-    """{status: count} of a list's rows under its filters but the status. `kept` is the counts table's rows for the
-    same branch scope, officer and branch; when other filters narrow the list (`narrowed`: a product, dates, a
-    search), or where no counts are kept, the list's own rows are counted."""
+def per_status(
+    listed: QuerySet, kept: QuerySet, *, officers: list, branch_id: int | None, narrowed: bool
+) -> dict[str, int]:
+    """{status: count} of a list's rows under its filters but the status. `kept` is the counts table's rows in the
+    viewer's branch scope, narrowed here as the list is: to each of `officers` that is given ("mine", one officer)
+    and to `branch_id`. When other filters narrow the list (`narrowed`: a product, dates, a search), or where no
+    counts are kept, the list's own rows are counted."""
+    for officer_id in filter(None, officers):
+        kept = kept.filter(officer_id=officer_id)
+    if branch_id:
+        kept = kept.filter(branch_id=branch_id)
     if narrowed or not are_kept():
         # COUNT(*), not COUNT(id): an index on (officer, branch, status) answers alone (an index-only scan).
         rows = listed.order_by().values("status").annotate(total=Count("*"))

@@ -269,14 +269,10 @@ def loan_status_counts(
     narrowing.pop("status", None)
     listed = loan_list(user=user, mine=mine, branch_id=branch_id, officer_id=officer_id, **narrowing)
     kept = scope(LoanStatusCount.objects.all(), user)
-    if mine:
-        kept = kept.filter(officer=user)
-    if officer_id:
-        kept = kept.filter(officer_id=officer_id)
-    if branch_id:
-        kept = kept.filter(branch_id=branch_id)
     narrowed = any(value for name, value in narrowing.items() if name != "today")
-    return per_status(listed, kept, narrowed=narrowed)
+    return per_status(
+        listed, kept, officers=[user.pk if mine else None, officer_id], branch_id=branch_id, narrowed=narrowed
+    )
 
 
 def penalty_summary(loan: Loan) -> list[dict]:
