@@ -168,9 +168,9 @@ def loan_detail(user: User, pk: int, *, tab: str = "schedule") -> Loan:
 
     Always: `loan.schedule` (the schedule in force), `loan.repayment_count`, the schedule versions, the live
     classification proposals, restructurings, follow-ups and open warnings. The rows of one `tab` only, the one
-    shown: "repayments" gives `loan.repayment_list` (oldest first, with their reversal and active allocations),
-    "timeline" `loan.timeline` (the events, newest first), "classification" `loan.classification_history`. Every
-    tab's rows on every view cost an old loan's page most of its time.
+    shown: "classification" gives `loan.classification_history`; the repayments and the timeline come a page at a
+    time from `loan_repayments` and `loan_events`. Every tab's rows on every view cost an old loan's page most of
+    its time.
     """
     installments = Installment.objects.filter(version__version=F("loan__current_version")).order_by(
         "due_date", "number"
@@ -225,28 +225,6 @@ def _count_of(model) -> Coalesce:
 
 
 _TAB_ROWS = {
-    "repayments": (
-        Prefetch(
-            "repayments",
-            queryset=Repayment.objects.select_related("posted_by", "reversal", "reversal__reversed_by")
-            .prefetch_related(
-                Prefetch(
-                    "allocations",
-                    queryset=Allocation.objects.filter(is_active=True).select_related("installment").order_by("pk"),
-                    to_attr="active_allocations",
-                )
-            )
-            .order_by("paid_on", "posted_at", "pk"),
-            to_attr="repayment_list",
-        ),
-    ),
-    "timeline": (
-        Prefetch(
-            "events",
-            queryset=LoanEvent.objects.select_related("actor").order_by("-created_at", "-pk"),
-            to_attr="timeline",
-        ),
-    ),
     "classification": (
         Prefetch(
             "classification_changes",
@@ -255,6 +233,23 @@ _TAB_ROWS = {
         ),
     ),
 }
+
+
+def loan_repayments(loan: Loan) -> QuerySet[Repayment]:
+    """A loan's repayments, newest first, with who posted and reversed them and where each went (its active
+    allocations): the repayments tab, read a page at a time (a five-year loan paid in parts has hundreds)."""
+    allocations = Allocation.objects.filter(is_active=True).select_related("installment").order_by("pk")
+    return (
+        Repayment.objects.filter(loan=loan)
+        .select_related("posted_by", "reversal", "reversal__reversed_by")
+        .prefetch_related(Prefetch("allocations", queryset=allocations, to_attr="active_allocations"))
+        .order_by("-paid_on", "-posted_at", "-pk")
+    )
+
+
+def loan_events(loan: Loan) -> QuerySet[LoanEvent]:
+    """A loan's timeline, newest first, read a page at a time (a loan years overdue gathers hundreds of events)."""
+    return LoanEvent.objects.filter(loan=loan).select_related("actor").order_by("-created_at", "-pk")
 
 
 def _related_model(name: str):

@@ -1,6 +1,7 @@
 """The loan pages: the list, the overdue list, the loan's page with its tabs, a schedule version and the print view."""
 
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
@@ -29,6 +30,10 @@ TABS = (
     ("versions", gettext_lazy("Schedule versions")),
     ("timeline", gettext_lazy("Timeline")),
 )
+
+
+# Repayments and timeline events per page of the loan page's tabs.
+TAB_PAGE_SIZE = 20
 
 
 # --- lists --------------------------------------------------------------------------------------------------------
@@ -160,11 +165,25 @@ def loan_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "may_view_warnings": can(user, "warning.view"),
         "repayment_count": loan.repayment_count,
         "versions": list(loan.schedule_versions.all()),
-        "events": [(event, _event_details(event)) for event in loan.timeline] if tab == "timeline" else [],
         "penalties": selectors.penalty_summary(loan) if tab == "penalties" else [],
+        **_tab_page(request, loan, tab),
         **risk_context(user, loan),
     }
     return render(request, "postloan/loan_detail.html", context)
+
+
+def _tab_page(request: HttpRequest, loan: Loan, tab: str) -> dict:
+    """The repayments (their count is known) or the timeline, one page of them, newest first."""
+    number = request.GET.get("page")
+    if tab == "repayments":
+        page = counted_page(
+            selectors.loan_repayments(loan), count=loan.repayment_count, number=number, per_page=TAB_PAGE_SIZE
+        )
+        return {"page_obj": page}
+    if tab == "timeline":
+        page = Paginator(selectors.loan_events(loan), TAB_PAGE_SIZE).get_page(number)
+        return {"page_obj": page, "events": [(event, _event_details(event)) for event in page]}
+    return {}
 
 
 @require_GET

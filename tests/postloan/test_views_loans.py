@@ -191,6 +191,29 @@ def test_it_shows_repayments_with_their_allocations_and_reversals(client, staff,
     assert 'data-testid="reverse-BANK-1"' not in content  # already reversed
 
 
+def test_the_repayments_and_the_timeline_come_a_page_at_a_time_newest_first(client, staff, loan):
+    from postloan.views.loans import TAB_PAGE_SIZE
+
+    with on(date(2026, 2, 5)):
+        for number in range(TAB_PAGE_SIZE + 3):
+            post(loan, "10.00", paid_on=date(2026, 2, 5), reference=f"PART-{number:02}", by=staff["officer"])
+    client.force_login(staff["manager"])
+
+    def shown(tab: str, page: int) -> list[str]:
+        response = client.get(detail_url(loan, tab) + f"&page={page}")
+        assert response.status_code == 200
+        return re.findall(r'data-testid="repayment-(PART-\d+)"', response.content.decode())
+
+    first, second = shown("repayments", 1), shown("repayments", 2)
+    assert first[:2] == ["PART-22", "PART-21"] and len(first) == TAB_PAGE_SIZE
+    assert second == ["PART-02", "PART-01", "PART-00"]
+    page = client.get(detail_url(loan, "repayments")).content.decode()
+    assert "Page 1 of 2" in page and "tab=repayments&amp;page=2" in page
+    assert shown("repayments", 99) == second  # past the end: the last page
+    timeline = client.get(detail_url(loan, "timeline") + "&page=2").content.decode()
+    assert "Page 2 of 2" in timeline and "Disbursed" in timeline  # the oldest event, on the last page
+
+
 def test_it_shows_classification_history_penalties_versions_and_timeline(client, staff, loan):
     ClassificationChange.objects.create(
         loan=loan,
