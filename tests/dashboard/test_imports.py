@@ -813,6 +813,23 @@ def test_the_sweep_sends_lost_dry_runs_and_imports_again_and_fails_a_check_that_
     assert Loan.objects.count() == 2
 
 
+def _wait_for_the_lock_to_go(job, seconds: float = 5.0) -> None:
+    """PostgreSQL lets go of a closed connection's advisory locks when its backend has exited, a moment after the
+    client closed it: a sweep run in that moment still sees the job held (CI failed on this once)."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    with connection.cursor() as cursor:
+        while True:
+            cursor.execute(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = %s AND objid = %s",
+                [jobs.WORKER_LOCK_CLASS, job.pk],
+            )
+            if cursor.fetchone()[0] == 0 or time.monotonic() > deadline:
+                return
+            time.sleep(0.02)
+
+
 def test_the_sweep_resumes_an_import_whose_worker_died_but_not_one_a_worker_still_holds(
     staff, product, monkeypatch, django_capture_on_commit_callbacks
 ):
@@ -851,6 +868,7 @@ def test_the_sweep_resumes_an_import_whose_worker_died_but_not_one_a_worker_stil
         assert (job.status, job.rows_done, Loan.objects.count()) == ("running", 1, 1)
     finally:
         worker.close()  # the worker dies, and its lock with its connection
+    _wait_for_the_lock_to_go(job)
 
     with django_capture_on_commit_callbacks(execute=True):
         assert jobs.imports_resume_sweep() == NOTHING | {"running": 1}
