@@ -2,6 +2,7 @@
 
 import functools
 
+from django.conf import settings
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -63,7 +64,7 @@ def home_url_for(user) -> str | None:
 
 
 @functools.cache
-def _menu_url(url_name: str, urlconf: str | None, prefix: str) -> str:
+def _menu_url(url_name: str, urlconf, prefix: str) -> str:
     """The menu's links, reversed once per process: every page shows up to ten, at 30 µs a reverse. The URL conf and
     the script prefix are in the key because reverse() depends on them."""
     return reverse(url_name, urlconf=urlconf)
@@ -78,7 +79,7 @@ def menu_for(user, current_path: str) -> list[dict]:
             continue
         if role in roles and url_name not in seen:
             seen.add(url_name)
-            url = _menu_url(url_name, get_urlconf(), get_script_prefix())
+            url = _menu_url(url_name, get_urlconf() or settings.ROOT_URLCONF, get_script_prefix())
             items.append({"label": label, "url": url, "active": False})
     # Only the closest match is current: /loans/overdue/ is "Overdue", not also "Loans" (/loans/).
     matches = [item for item in items if current_path.startswith(item["url"])]

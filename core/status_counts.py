@@ -16,7 +16,7 @@ count is the sum of its rows' n. A load with the triggers off (`generate_load`, 
 session_replication_role = replica) calls `rebuild` afterwards.
 """
 
-from django.db import connection
+from django.db import connection, connections, migrations, transaction
 from django.db.models import Count, QuerySet, Sum
 
 
@@ -112,8 +112,6 @@ def drop_sql(source: str, counts: str) -> list[str]:
 def rebuild(source: str, counts: str, *, using=None) -> None:
     """Count `source` again from scratch. Writes to it wait meanwhile (SHARE lock), so no change slips between the
     count and the end of the transaction."""
-    from django.db import connections, transaction
-
     database = connections[using or "default"]
     with transaction.atomic(using=database.alias), database.cursor() as cursor:
         cursor.execute(f"LOCK TABLE {source} IN SHARE MODE")
@@ -126,7 +124,6 @@ def rebuild(source: str, counts: str, *, using=None) -> None:
 
 def migration_operations(source: str, counts: str) -> list:
     """For the migration that creates a counts table: triggers on PostgreSQL, then the first count."""
-    from django.db import migrations
 
     def forward(apps, schema_editor):
         if schema_editor.connection.vendor != "postgresql":
