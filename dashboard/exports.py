@@ -136,8 +136,8 @@ def _loan_columns() -> list[Column]:
         _masked_phone("borrower__mobile"),
         _bilingual(
             gettext_lazy("Product"),
-            "contract__application__product__name_zh",
-            "contract__application__product__name_en",
+            "product__name_zh",
+            "product__name_en",
         ),
         _branch(),
         _person(gettext_lazy("Officer"), "officer"),

@@ -111,7 +111,7 @@ class InquiryFilterForm(forms.Form):
             queryset = queryset.filter(assignee=data["assignee"])
         if data.get("product"):
             product = data["product"]
-            about = Q(application__product=product) | Q(loan__contract__application__product=product)
+            about = Q(application__product=product) | Q(loan__product=product)
             queryset = queryset.filter(about)
         # Asked on these days in Asia/Shanghai, both included (the dashboard's period).
         if data.get("asked_from"):

@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from core.dates import local_today
@@ -33,7 +33,7 @@ logger = logging.getLogger(__name__)
 # 10,000 loans in the same time on the bench book, and a smaller chunk holds its locks for less.
 SWEEP_CHUNK_SIZE = 500
 ONE_DAY = timedelta(days=1)
-_LOAN_FIELDS = ("pk", "branch_id", "officer_id", "disbursed_on", "maturity_date", "term_months")
+_LOAN_FIELDS = ("pk", "branch_id", "officer_id", "product_id", "disbursed_on", "maturity_date", "term_months")
 # What a plan depends on in a policy (a product's FollowUpPolicy has the same attributes).
 _POLICY_RULES = tuple(field.name for field in fields(PlanPolicy))
 # The columns a planner sets on each row, in the order of the row tuples built here; every other column of a new
@@ -55,11 +55,7 @@ def numbered_plan(*, disbursed_on: date, maturity_on: date, term_months: int | N
 
 def _loans(loan_ids) -> list[dict]:
     """The loan columns the plan needs, with the product whose policy applies."""
-    return list(
-        Loan.objects.filter(pk__in=loan_ids)
-        .order_by("pk")
-        .values(*_LOAN_FIELDS, product_id=F("contract__application__product_id"))
-    )
+    return list(Loan.objects.filter(pk__in=loan_ids).order_by("pk").values(*_LOAN_FIELDS))
 
 
 def _policies(loans: list[dict]) -> dict[int, FollowUpPolicy]:

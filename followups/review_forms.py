@@ -91,7 +91,7 @@ class WarningFilterForm(ScopeFilterForm):
         if data.get("officer"):
             queryset = queryset.filter(loan__officer=data["officer"])
         if data.get("product"):
-            queryset = queryset.filter(loan__contract__application__product=data["product"])
+            queryset = queryset.filter(loan__product=data["product"])
         return queryset
 
     @property

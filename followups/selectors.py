@@ -238,9 +238,7 @@ def late_followups(
     if officer_id:
         queryset = queryset.filter(officer_id=officer_id)
     if product_id:
-        queryset = queryset.filter(
-            Q(loan__contract__application__product_id=product_id) | Q(application__product_id=product_id)
-        )
+        queryset = queryset.filter(Q(loan__product_id=product_id) | Q(application__product_id=product_id))
     return queryset.select_related(*LIST_RELATED).order_by("due_on", "pk")
 
 

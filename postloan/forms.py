@@ -382,7 +382,7 @@ class RestructuringForm(forms.Form):
         self.loan = loan
         # The preview needs the options only; the reason is asked for when the request is filed.
         self.fields["reason"].required = not preview
-        methods = loan.contract.application.product.methods or []
+        methods = loan.product.methods or []
         labels = dict(ScheduleMethod.choices)
         self.fields["new_method"].choices = [
             ("", _("Keep %(method)s") % {"method": loan.get_method_display()}),

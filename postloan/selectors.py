@@ -53,8 +53,6 @@ LIST_RELATED = ("borrower", "branch", "officer")
 STATUS_OPEN = "open"
 CLASSIFICATION_NPL = "npl"
 NPL_CLASSES = (Classification.SUBSTANDARD, Classification.DOUBTFUL, Classification.LOSS)
-# The product's name on the loan list and page comes from the application the contract was drawn from.
-PRODUCT_RELATED = "contract__application__product"
 # What a row of the loan and overdue lists shows, the only columns their pages read. Whole loans, contracts,
 # applications, products, borrowers (each identity number decrypted) and users took half of the time of the loan
 # list's rows (4.9 against 10.6 ms for 25 rows at 100,000 loans).
@@ -77,8 +75,8 @@ LOAN_ROW_FIELDS = (
 )
 LOAN_LIST_FIELDS = (
     *LOAN_ROW_FIELDS,
-    "contract__application__product__name_zh",
-    "contract__application__product__name_en",
+    "product__name_zh",
+    "product__name_en",
 )
 
 
@@ -110,11 +108,11 @@ def loan_list(
 ) -> QuerySet[Loan]:
     """The filtered loan list, most overdue first, then by next due date.
 
-    `status` "open" keeps active and overdue loans, `classification` "npl" the non-performing ones; the product is
-    the one of the application the contract was drawn from; the disbursement dates are inclusive.
+    `status` "open" keeps active and overdue loans, `classification` "npl" the non-performing ones; the disbursement
+    dates are inclusive.
     `due_within_days` keeps open loans with a payment due from `today` to `today + days`.
     """
-    queryset = loans_for(user).select_related(*LIST_RELATED, PRODUCT_RELATED)
+    queryset = loans_for(user).select_related(*LIST_RELATED, "product")
     if mine:
         queryset = queryset.filter(officer=user)
     if status == STATUS_OPEN:
@@ -157,7 +155,7 @@ def _narrowed(
     if branch_id:
         queryset = queryset.filter(branch_id=branch_id)
     if product_id:
-        queryset = queryset.filter(**{f"{PRODUCT_RELATED}_id": product_id})
+        queryset = queryset.filter(product_id=product_id)
     if officer_id:
         queryset = queryset.filter(officer_id=officer_id)
     return queryset
@@ -175,12 +173,12 @@ def loan_detail(user: User, pk: int, *, tab: str = "schedule") -> Loan:
     installments = Installment.objects.filter(version__version=F("loan__current_version")).order_by(
         "due_date", "number"
     )
-    # The contract with its people, disbursement and product in a query of its own: joined to the loan, its borrower,
-    # branch and officer, ten tables took PostgreSQL 5 ms to plan for a 0.3 ms lookup (docs/performance.md).
-    contracts = Contract.objects.select_related("disbursement", "prepared_by", "confirmed_by", "application__product")
+    # The contract with its people and disbursement in a query of its own: joined to the loan, its borrower, branch
+    # and officer, ten tables took PostgreSQL 5 ms to plan for a 0.3 ms lookup (docs/performance.md).
+    contracts = Contract.objects.select_related("disbursement", "prepared_by", "confirmed_by")
     return get_object_or_404(
         loans_for(user)
-        .select_related(*LIST_RELATED)
+        .select_related(*LIST_RELATED, "product")
         .annotate(repayment_count=_count_of(Repayment))
         .prefetch_related(
             Prefetch("contract", queryset=contracts),

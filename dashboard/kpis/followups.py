@@ -91,17 +91,13 @@ def followups_in(scope: Scope) -> QuerySet[FollowUp]:
     application's product)."""
     queryset = scope.rows(FollowUp.objects.all(), officer="officer")
     if scope.product_id is not None:
-        queryset = queryset.filter(
-            Q(loan__contract__application__product_id=scope.product_id) | Q(application__product_id=scope.product_id)
-        )
+        queryset = queryset.filter(Q(loan__product_id=scope.product_id) | Q(application__product_id=scope.product_id))
     return queryset
 
 
 def warnings_in(scope: Scope) -> QuerySet[RiskWarning]:
     """The risk warnings of the scope's branches, on loans of the chosen product and officer."""
-    return scope.rows(
-        RiskWarning.objects.all(), product="loan__contract__application__product", officer="loan__officer"
-    )
+    return scope.rows(RiskWarning.objects.all(), product="loan__product", officer="loan__officer")
 
 
 # --- the KPIs -------------------------------------------------------------------------------------------------------

@@ -54,7 +54,7 @@ def _overdue_drill(scope: Scope, **filters) -> str:
 
 
 def _loans(scope: Scope) -> QuerySet[Loan]:
-    return scope.rows(Loan.objects.all(), branch="branch", product="contract__application__product", officer="officer")
+    return scope.rows(Loan.objects.all(), branch="branch", product="product", officer="officer")
 
 
 def _open_loans(scope: Scope) -> QuerySet[Loan]:
@@ -138,7 +138,7 @@ def _overdue_loans(scope: Scope) -> QuerySet[Loan]:
     return scope.rows(
         overdue_list(user=scope.user),
         branch="branch",
-        product="contract__application__product",
+        product="product",
         officer="officer",
     )
 

@@ -32,9 +32,7 @@ def inquiries_in(scope: Scope) -> QuerySet[Inquiry]:
     an application or a loan of that product (a general question has no product)."""
     queryset = scope.rows(Inquiry.objects.all(), officer="assignee")
     if scope.product_id is not None:
-        queryset = queryset.filter(
-            Q(application__product_id=scope.product_id) | Q(loan__contract__application__product_id=scope.product_id)
-        )
+        queryset = queryset.filter(Q(application__product_id=scope.product_id) | Q(loan__product_id=scope.product_id))
     return queryset
 
 
@@ -176,7 +174,7 @@ def reminders(scope: Scope) -> dict:
     every reminder without the join."""
     messages = scope.in_period(OutboxMessage.objects.filter(template=REMINDER_TEMPLATE), "created_at")
     if _narrows(scope):
-        loans = scope.rows(Loan.objects.all(), product="contract__application__product", officer="officer")
+        loans = scope.rows(Loan.objects.all(), product="product", officer="officer")
         messages = messages.annotate(loan_number=KeyTextTransform("number", "context")).filter(
             Exists(loans.filter(number=OuterRef("loan_number")))
         )

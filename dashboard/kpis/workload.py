@@ -24,7 +24,6 @@ from ..scope import Scope
 from .followups import followups_in, person_name
 from .links import drill, scope_params
 
-LOAN_PRODUCT = "contract__application__product"
 # Warnings a risk officer still has to deal with.
 OPEN_WARNING_STATUSES = (WarningStatus.OPEN, WarningStatus.ACKNOWLEDGED)
 MEASURES = ("applications", "loans", "followups_this_week", "open_warnings")
@@ -50,7 +49,7 @@ def officer_workload(scope: Scope) -> dict:
         )
     )
     loans = _by_officer(
-        scope.rows(Loan.objects.filter(status__in=OPEN_LOAN_STATUSES), product=LOAN_PRODUCT, officer="officer")
+        scope.rows(Loan.objects.filter(status__in=OPEN_LOAN_STATUSES), product="product", officer="officer")
     )
     followups = _by_officer(
         followups_in(scope).filter(status__in=OPEN_FOLLOWUP_STATUSES, due_on__gte=week_start, due_on__lte=week_end)
@@ -58,7 +57,7 @@ def officer_workload(scope: Scope) -> dict:
     open_warnings = _by_officer(
         scope.rows(
             RiskWarning.objects.filter(status__in=OPEN_WARNING_STATUSES),
-            product="loan__contract__application__product",
+            product="loan__product",
             officer="loan__officer",
         ),
         officer="loan__officer",

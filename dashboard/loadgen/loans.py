@@ -106,6 +106,7 @@ LOAN_COLUMNS = (
     "borrower_id",
     "branch_id",
     "officer_id",
+    "product_id",
     "principal",
     "annual_rate",
     "penalty_rate",
@@ -504,7 +505,7 @@ class Loans:
             term = months_to_maturity(to_date(everything[0].due), to_date(maturity))
         self.loans.add(
             f"{loan_id}\t{days.moment(disbursed_at)}\t{days.moment(last_change)}\t{number}\t{contract_id}\t"
-            f"{borrower.id}\t{desk.id}\t{officer.id}\t{money(principal)}\t{rate}\t{penalty_text}\t{method}\t{term}\t"
+            f"{borrower.id}\t{desk.id}\t{officer.id}\t{product_id}\t{money(principal)}\t{rate}\t{penalty_text}\t{method}\t{term}\t"
             f"{days.iso(disbursed_on)}\t{days.iso(maturity)}\t{outcome.status}\t"
             f"{money(outcome.outstanding_principal)}\t{days.iso_or_null(outcome.next_due)}\t"
             f"{money(outcome.next_due_amount)}\t{outcome.dpd}\t{outcome.bucket}\t{outcome.classification}\t\tf\t"

@@ -72,7 +72,7 @@ def get_warning_for_user(request: HttpRequest, pk: int) -> RiskWarning:
         .select_related(
             "loan__borrower",
             "loan__officer",
-            "loan__contract__application__product",
+            "loan__product",
             "followup__officer",
             "followup__completed_by",
             "acknowledged_by",

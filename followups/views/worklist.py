@@ -11,7 +11,7 @@ who may do what, and their refusals come back as messages.
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.html import format_html_join
@@ -52,26 +52,48 @@ def _with_days_late(rows, today) -> list[FollowUp]:
     return rows
 
 
+def _shown_list(asked: str | None, counts: dict) -> str:
+    """The list the page shows: the one asked for, else the first with rows in the order of urgency (late ones
+    first), else today's."""
+    names = [name for name, _label in TODAY_LISTS]
+    if asked in names:
+        return asked
+    return next((name for name in names if counts[name]), "due_today")
+
+
 @require_GET
 @action_required("followup.record")
 def today(request: HttpRequest) -> HttpResponse:
-    """The officer's follow-ups to do: overdue, due today, next 7 days, returned; 25 a page per list.
+    """The officer's follow-ups to do: overdue, due today, next 7 days, returned; each list's count on its tab, and
+    one list shown, 25 a page.
 
-    Each list reads only its page (LIMIT/OFFSET), counted by the one aggregate query: a busy officer may have hundreds
-    of late follow-ups, and loading them all cost this page 390 ms at p95 on a 100,000-loan book (docs/performance.md).
+    One list at a time, not all four: up to 100 rows with a quick-attempt form each made a page too long to work
+    through on a phone, and 7.4 × the bare baseline at 1M loans (docs/performance.md). The shown list reads only
+    its page (LIMIT/OFFSET), counted by the one aggregate query: a busy officer may have thousands of late
+    follow-ups.
     """
     day = local_today()
     found = selectors.officer_today(user=request.user, today=day)
-    sections = []
-    for name, label in TODAY_LISTS:
-        count, number = found["counts"][name], request.GET.get(f"{name}_page")
-        page = counted_page(found[name], count=count, number=number, per_page=PAGE_SIZE)
-        page.object_list = _with_days_late(page.object_list, day)
-        sections.append({"name": name, "label": label, "page_obj": page, "count": found["counts"][name]})
+    counts = found["counts"]
+    shown = _shown_list(request.GET.get("list"), counts)
+    page = counted_page(found[shown], count=counts[shown], number=request.GET.get("page"), per_page=PAGE_SIZE)
+    page.object_list = _with_days_late(page.object_list, day)
     return render(
         request,
         "followups/worklist/today.html",
-        {"sections": sections, "counts": found["counts"], "today": day, "outcome_options": _outcome_options()},
+        {
+            "lists": [
+                {"name": name, "label": label, "count": counts[name], "shown": name == shown}
+                for name, label in TODAY_LISTS
+            ],
+            "shown": shown,
+            "page_obj": page,
+            # The next page keeps the list shown, also when it opened by default.
+            "pagination_query": QueryDict(f"list={shown}"),
+            "counts": counts,
+            "today": day,
+            "outcome_options": _outcome_options(),
+        },
     )
 
 

@@ -99,6 +99,12 @@ class Loan(TimeStampedModel):
     officer = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("loan officer"), on_delete=models.PROTECT, related_name="+"
     )
+    # The product of the application the contract was drawn from, copied at disbursement (it cannot change after
+    # approval): the loan lists, their product filter and the dashboards read it without joining the contract and
+    # the application, two joins that cost PostgreSQL more to plan than the list costs to run.
+    product = models.ForeignKey(
+        "applications.Product", verbose_name=_("product"), on_delete=models.PROTECT, related_name="+"
+    )
     principal = money_field(_("principal"))
     annual_rate = rate_field(_("annual rate (%)"))
     penalty_rate = rate_field(_("penalty annual rate (%)"))

@@ -296,6 +296,7 @@ def loan_start(
         borrower_id=contract.borrower_id,
         branch_id=contract.branch_id,
         officer_id=contract.officer_id,
+        product_id=contract.application.product_id,
         principal=contract.amount,
         annual_rate=contract.annual_rate,
         penalty_rate=contract.penalty_rate,

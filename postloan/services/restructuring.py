@@ -157,7 +157,7 @@ def _clean_method(loan: Loan, value: str, errors: dict) -> str:
     method = (value or "").strip()
     if not method or method == loan.method:
         return ""
-    product = loan.contract.application.product
+    product = loan.product
     if method not in ScheduleMethod.values or method not in (product.methods or []):
         errors["new_method"] = _("Choose one of the repayment methods of the product %(product)s.") % {
             "product": product

@@ -19,7 +19,7 @@ from datetime import date, timedelta
 from django.db import connection
 from django.utils import timezone
 
-from ..models import OPEN_LOAN_STATUSES, Contract, Loan, LoanMonthEnd
+from ..models import OPEN_LOAN_STATUSES, Loan, LoanMonthEnd
 
 logger = logging.getLogger(__name__)
 
@@ -43,8 +43,6 @@ def month_end_for(business_date: date) -> date | None:
 def _snapshot_sql() -> str:
     quote = connection.ops.quote_name
     snapshot, loan = LoanMonthEnd._meta, Loan._meta
-    contract = Contract._meta
-    application = contract.get_field("application").related_model._meta
 
     def column(meta, name: str) -> str:
         return quote(meta.get_field(name).column)
@@ -63,11 +61,10 @@ def _snapshot_sql() -> str:
         "taken_on",
         "created_at",
     ]
-    copied = ["branch", "officer", "status", "dpd", "bucket", "classification", "outstanding_principal"]
+    copied = ["branch", "product", "officer", "status", "dpd", "bucket", "classification", "outstanding_principal"]
     sources = {name: f"l.{column(loan, name)}" for name in copied}
     sources |= {
         "loan": f"l.{quote(loan.pk.column)}",
-        "product": f"a.{column(application, 'product')}",
         "month_end": "%s",
         "taken_on": "%s",
         "created_at": "%s",
@@ -77,9 +74,6 @@ def _snapshot_sql() -> str:
         f"INSERT INTO {quote(snapshot.db_table)} ({', '.join(column(snapshot, name) for name in targets)}) "
         f"SELECT {', '.join(sources[name] for name in targets)} "
         f"FROM {quote(loan.db_table)} l "
-        f"JOIN {quote(contract.db_table)} c ON c.{quote(contract.pk.column)} = l.{column(loan, 'contract')} "
-        f"JOIN {quote(application.db_table)} a "
-        f"ON a.{quote(application.pk.column)} = c.{column(contract, 'application')} "
         f"WHERE l.{column(loan, 'status')} IN ({statuses}) AND l.{column(loan, 'disbursed_on')} <= %s "
         # A month end with any row is written: a catch-up run must not add today's loans to it.
         f"AND NOT EXISTS (SELECT 1 FROM {quote(snapshot.db_table)} s WHERE s.{column(snapshot, 'month_end')} = "

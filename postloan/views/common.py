@@ -32,7 +32,7 @@ def get_loan_for_user(
     if detail:
         return selectors.loan_detail(request.user, pk, tab=tab)
     try:
-        return selectors.loans_for(request.user).select_related("borrower", "officer", "branch").get(pk=pk)
+        return selectors.loans_for(request.user).select_related("borrower", "officer", "branch", "product").get(pk=pk)
     except Loan.DoesNotExist:
         raise Http404(_("No such loan in your branch.")) from None
 

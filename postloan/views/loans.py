@@ -154,7 +154,7 @@ def loan_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "loan": loan,
         "contract": loan.contract,
-        "product": loan.contract.application.product,
+        "product": loan.product,
         "tab": tab,
         "tabs": TABS,
         "today": today,

@@ -119,6 +119,7 @@ def world(staff, sh_staff, product):
     )
     second_product = make_product("BUSINESS", name_en="Small business loan", name_zh="小微经营贷")
     Application.objects.filter(pk=loans["L3"].contract.application_id).update(product=second_product)
+    Loan.objects.filter(pk=loans["L3"].pk).update(product=second_product)  # the loan keeps its application's
 
     with on(date(2026, 5, 18)):
         make_application(staff["officer"])

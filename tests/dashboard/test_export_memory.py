@@ -76,7 +76,7 @@ LOANS_SQL = """
 INSERT INTO postloan_loan (created_at, updated_at, number, principal, annual_rate, penalty_rate, method, term_months,
     disbursed_on, maturity_date, status, outstanding_principal, next_due_date, next_due_amount, dpd, bucket,
     classification, manual_classification, restructured, credit_balance, current_version, allocation_generation,
-    overdue_since, past_due_amount, borrower_id, branch_id, contract_id, officer_id)
+    overdue_since, past_due_amount, borrower_id, branch_id, contract_id, product_id, officer_id)
 SELECT now(), now(), 'ML' || c.id, c.amount, c.annual_rate, c.penalty_rate, c.method, 12, DATE '2026-01-10',
     c.maturity_date,
     CASE WHEN c.id %% 10 = 0 THEN 'overdue' ELSE 'active' END,
@@ -87,7 +87,7 @@ SELECT now(), now(), 'ML' || c.id, c.amount, c.annual_rate, c.penalty_rate, c.me
     '', false, 0, 1, 1,
     CASE WHEN c.id %% 10 = 0 THEN DATE '2026-02-11' END,
     CASE WHEN c.id %% 10 = 0 THEN 8600.75 ELSE 0 END,
-    c.borrower_id, c.branch_id, c.id,
+    c.borrower_id, c.branch_id, c.id, %(product)s,
     CASE WHEN row_number() OVER (ORDER BY c.id) <= %(small)s THEN %(officer2)s ELSE c.officer_id END
 FROM postloan_contract c WHERE c.number LIKE 'MC%%'
 """

@@ -78,6 +78,7 @@ def copy_loan(loan: Loan, *, number: str, branch, officer, product=None, **field
     copy.pk = copy.id = None
     copy._state.adding = True
     copy.number, copy.contract, copy.borrower, copy.branch, copy.officer = number, contract, borrower, branch, officer
+    copy.product_id = application.product_id
     for name, value in fields.items():
         setattr(copy, name, value)
     copy.save()

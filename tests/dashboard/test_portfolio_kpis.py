@@ -86,6 +86,7 @@ def book(staff, sh_staff, product):
     # Made after the loans, or the factories (which take the first product by code) would have used it.
     second_product = make_product("BUSINESS", name_en="Small business loan", name_zh="小微经营贷")
     Application.objects.filter(pk=loans["L3"].contract.application_id).update(product=second_product)
+    Loan.objects.filter(pk=loans["L3"].pk).update(product=second_product)  # the loan keeps its application's
     return {"loans": loans, "second_product": second_product, "staff": staff}
 
 

@@ -85,6 +85,7 @@ def book(staff, sh_staff, product):
             loans[key] = disbursed_loan({**staff, "officer": staff[officer]}, amount=amount)
     second_product = make_product("BUSINESS", name_en="Small business loan", name_zh="小微经营贷")
     Application.objects.filter(pk=loans["H"].contract.application_id).update(product=second_product)
+    Loan.objects.filter(pk=loans["H"].pk).update(product=second_product)  # the loan keeps its application's
     for key, (_officer, _amount, january, _february) in PLAN.items():
         set_state(loans[key], january)
     assert month_end_snapshot(month_end=JAN_31) == 9
@@ -237,7 +238,7 @@ def test_it_is_one_query_whatever_the_number_of_loans(book, staff, make_scope):
                     loan=loan,
                     month_end=month_end,
                     branch_id=loan.branch_id,
-                    product_id=loan.contract.application.product_id,
+                    product_id=loan.product_id,
                     officer_id=loan.officer_id,
                     status="active",
                     dpd=0,

@@ -154,28 +154,42 @@ def test_today_lists_overdue_due_today_next_days_and_returned_with_counts(client
     FollowUp.objects.filter(pk=returned.pk).update(status=FollowUp.Status.RETURNED)
     client.force_login(staff["officer"])
 
-    response = client.get(url("today"))
-    content = response.content.decode()
-    sections = {section["name"]: section for section in response.context["sections"]}
+    def shown(**asked) -> tuple[list[int], str]:
+        response = client.get(url("today"), asked)
+        assert response.context["counts"] == {"overdue": 1, "due_today": 1, "next_7_days": 1, "returned": 1}
+        return [row.pk for row in response.context["page_obj"]], response.content.decode()
 
-    assert response.context["counts"] == {"overdue": 1, "due_today": 1, "next_7_days": 1, "returned": 1}
-    assert [row.pk for row in sections["overdue"]["page_obj"]] == [late.pk]
-    assert sections["overdue"]["page_obj"][0].days_late == 4
-    assert [row.pk for row in sections["due_today"]["page_obj"]] == [today.pk]
-    assert [row.pk for row in sections["next_7_days"]["page_obj"]] == [soon.pk]
-    assert [row.pk for row in sections["returned"]["page_obj"]] == [returned.pk]
-    assert f'data-testid="followup-{later.pk}"' not in content
-    assert loan.number in content and loan.borrower.name in content
-    assert "4 days late" in content
+    # The late ones open first; each list is one click away, its count on its tab.
+    rows, content = shown()
+    assert rows == [late.pk]
+    assert re.search(r'aria-current="page"\s+data-testid="count-overdue"', content)
+    assert "4 days late" in content and loan.number in content and loan.borrower.name in content
+    assert f'data-testid="followup-{today.pk}"' not in content  # another list's row waits behind its tab
+    assert shown(list="due_today")[0] == [today.pk]
+    assert shown(list="next_7_days")[0] == [soon.pk]
+    assert shown(list="returned")[0] == [returned.pk]
+    assert shown(list="nonsense")[0] == [late.pk]
+    assert all(f'data-testid="followup-{later.pk}"' not in shown(list=name)[1] for name in ("next_7_days", "overdue"))
+
+
+def test_today_opens_the_first_list_with_rows(client, clock, staff, loan):
+    soon = planned_followup(loan, kind=FollowUpKind.EXTRA, sequence=2, due_on=DUE + timedelta(days=3))
+    client.force_login(staff["officer"])
+
+    response = client.get(url("today"))
+
+    assert response.context["shown"] == "next_7_days"
+    assert [row.pk for row in response.context["page_obj"]] == [soon.pk]
 
 
 def test_today_shows_empty_states(client, clock, staff):
     client.force_login(staff["officer"])
 
     content = client.get(url("today")).content.decode()
+    late = client.get(url("today"), {"list": "overdue"}).content.decode()
 
-    assert 'data-testid="empty-overdue"' in content
-    assert "No follow-up is due today." in content
+    assert "No follow-up is due today." in content  # nothing anywhere: today's list opens
+    assert 'data-testid="empty-overdue"' in late and "Nothing late. Well done." in late
 
 
 def test_a_failed_call_is_logged_from_the_row_with_htmx(client, clock, staff, followup, question_sets):
@@ -204,9 +218,10 @@ def test_every_rows_quick_attempt_form_carries_a_token_the_server_accepts(clock,
     browser = Client(enforce_csrf_checks=True)
     browser.force_login(staff["officer"])
 
-    content = browser.get(url("today")).content.decode()
-    tokens = re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', content)
-    for followup in (first, second):
+    tokens = []
+    for followup, shown in ((first, "overdue"), (second, "due_today")):
+        content = browser.get(url("today"), {"list": shown}).content.decode()
+        tokens += re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', content)
         form = content[content.index(f'data-testid="attempt-form-{followup.pk}"') :]
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form).group(1)
         assert f'action="{url("attempt_quick", followup.pk)}"' in content
@@ -247,7 +262,7 @@ def test_the_today_page_costs_the_same_for_15_or_60_followups(client, clock, sta
         return len(captured)
 
     FollowUp.objects.all().delete()
-    add(15)  # every list has rows: each reads its page
+    add(15)  # every list has rows; the page reads the one it shows
     few = queries()
     add(45)
     many = queries()
@@ -269,12 +284,12 @@ def test_a_long_overdue_list_is_read_one_page_at_a_time(client, clock, staff, lo
     listing = [q["sql"] for q in captured if '"followups_followup"."due_on"' in q["sql"] and "COUNT(" not in q["sql"]]
     assert len(listing) == 1 and "LIMIT 25" in listing[0], listing
 
-    overdue = {section["name"]: section for section in first.context["sections"]}["overdue"]
-    assert overdue["count"] == 30 and overdue["page_obj"].paginator.num_pages == 2
-    assert [row.pk for row in overdue["page_obj"]] == [row.pk for row in late[:25]]  # oldest first
-    second = client.get(url("today"), {"overdue_page": 2})
-    page_two = {section["name"]: section for section in second.context["sections"]}["overdue"]["page_obj"]
-    assert [row.pk for row in page_two] == [row.pk for row in late[25:]]
+    overdue = first.context["page_obj"]
+    assert first.context["counts"]["overdue"] == 30 and overdue.paginator.num_pages == 2
+    assert [row.pk for row in overdue] == [row.pk for row in late[:25]]  # oldest first
+    assert "?list=overdue&amp;page=2" in first.content.decode()  # the next page keeps the list
+    second = client.get(url("today"), {"list": "overdue", "page": 2})
+    assert [row.pk for row in second.context["page_obj"]] == [row.pk for row in late[25:]]
 
 
 # --- the record page ----------------------------------------------------------------------------------------------

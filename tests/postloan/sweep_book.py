@@ -118,6 +118,7 @@ def build_book(template: Loan, *, count: int, business_date: date, start: int = 
             borrower_id=template.borrower_id,
             branch_id=template.branch_id,
             officer_id=template.officer_id,
+            product_id=template.product_id,
             principal=principal,
             annual_rate=ANNUAL_RATE,
             penalty_rate=PENALTY_RATE,

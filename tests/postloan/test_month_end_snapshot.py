@@ -76,6 +76,7 @@ def test_the_sweep_writes_each_open_loan_on_the_last_day_of_the_month(loans, sta
     # A second product on the small loan's application: the row keeps the product the loan was lent under.
     second = make_product("BUSINESS", name_en="Small business loan", name_zh="小微经营贷")
     Application.objects.filter(pk=small.contract.application_id).update(product=second)
+    Loan.objects.filter(pk=small.pk).update(product=second)  # the loan keeps its application's
     sweep_daily(business_date=JAN_31)
     for day in range(20, 28):
         sweep_daily(business_date=date(2026, 2, day))
