@@ -81,6 +81,17 @@ def name_fields(relation: str) -> tuple[str, ...]:
     return tuple(f"{relation}__{field}" for field in User.label_fields)
 
 
+def attach_people(instance: models.Model, *fields: str) -> None:
+    """Read the users `instance` points to through `fields` in one query and cache them on it, so that
+    `instance.officer` and the others read nothing more. A prefetch per field is a query each, and joining them all
+    makes a join PostgreSQL takes longer to plan than to run."""
+    relations = [type(instance)._meta.get_field(name) for name in fields]
+    ids = {getattr(instance, relation.attname) for relation in relations} - {None}
+    people = User.objects.in_bulk(ids) if ids else {}
+    for relation in relations:
+        relation.set_cached_value(instance, people.get(getattr(instance, relation.attname)))
+
+
 class AuditAction(models.TextChoices):
     REVEAL_IDENTITY = "reveal_identity", _("revealed an identity number")
     EXPORT = "export", _("exported data")

@@ -3,7 +3,7 @@
 from django.db.models import Max, Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from accounts.models import User, name_fields
+from accounts.models import User, attach_people, name_fields
 from accounts.permissions import has_role, holders_of, scope
 from accounts.roles import Role
 from core.status_counts import per_status
@@ -158,29 +158,32 @@ def approval_queue(*, user: User) -> QuerySet[Application]:
     return queryset.filter(amount__lte=user.approval_limit)
 
 
-def application_detail(*, user: User, pk: int) -> Application:
-    """One application with everything its page shows, in a fixed number of queries. Raises DoesNotExist."""
-    return (
+def application_detail(*, user: User, pk: int, events: bool = True) -> Application:
+    """One application with everything its page shows, in a fixed number of queries. Raises DoesNotExist.
+
+    `events=False` leaves the timeline out (`application.events` is then not read): the page reads it on its
+    timeline tab only."""
+    prefetched = [
+        Prefetch("materials", queryset=Material.objects.select_related("uploaded_by", "reviewed_by")),
+        "parties",
+        Prefetch("collateral", queryset=Collateral.objects.select_related("custodian")),
+        Prefetch("reviews", queryset=Review.objects.select_related("reviewer")),
+        "acknowledgements__disclosure",
+        "acknowledgements__witnessed_by",
+        "product__disclosures",
+    ]
+    if events:
+        prefetched.append(Prefetch("events", queryset=ApplicationEvent.objects.select_related("actor")))
+    application = (
         applications_for(user)
         .select_related("borrower", "product", "branch", "assessment")
-        .prefetch_related(
-            # The people in queries of their own: nine tables in one join took PostgreSQL 4.3 ms to plan, ten times
-            # the lookup itself (docs/performance.md).
-            "officer",
-            "created_by",
-            "initial_reviewer",
-            "approved_by",
-            Prefetch("materials", queryset=Material.objects.select_related("uploaded_by", "reviewed_by")),
-            "parties",
-            Prefetch("collateral", queryset=Collateral.objects.select_related("custodian")),
-            Prefetch("reviews", queryset=Review.objects.select_related("reviewer")),
-            Prefetch("events", queryset=ApplicationEvent.objects.select_related("actor")),
-            "acknowledgements__disclosure",
-            "acknowledgements__witnessed_by",
-            "product__disclosures",
-        )
+        .prefetch_related(*prefetched)
         .get(pk=pk)
     )
+    # The people in one query of their own: nine tables in one join took PostgreSQL 4.3 ms to plan, ten times the
+    # lookup itself (docs/performance.md), and a prefetch each was four queries.
+    attach_people(application, "officer", "created_by", "initial_reviewer", "approved_by")
+    return application
 
 
 def borrowers_for(user: User) -> QuerySet[Borrower]:

@@ -4,7 +4,7 @@ import re
 from datetime import date, timedelta
 
 from django.conf import settings
-from django.db.models import Count, F, Prefetch, Q, QuerySet
+from django.db.models import Count, F, Prefetch, Q, QuerySet, prefetch_related_objects
 from django.shortcuts import get_object_or_404
 from django.utils import translation
 
@@ -96,19 +96,30 @@ def review_queue(*, user: User) -> QuerySet[FollowUp]:
     )
 
 
-def verification_result(application: Application) -> FollowUp | None:
-    """The latest recorded verification call (信息核实) of an application, for the reviewer deciding on it."""
-    return (
+def verification_calls(application: Application) -> dict:
+    """The application's verification calls (信息核实) for the reviewer deciding on it: `planned`, the one still to
+    make (soonest due), and `result`, the latest recorded, with its questions. One query for the calls (an
+    application has one or two), one more for the questions when one was recorded."""
+    calls = list(
         FollowUp.objects.filter(
             application=application,
             kind=FollowUpKind.VERIFICATION_CALL,
-            status__in=(Status.COMPLETED, Status.APPROVED),
-        )
-        .select_related("officer", "completed_by", "reviewed_by", "question_set")
-        .prefetch_related("question_set__questions")
-        .order_by("-completed_at", "-pk")
-        .first()
+            status__in=(*OPEN_FOLLOWUP_STATUSES, Status.COMPLETED, Status.APPROVED),
+        ).select_related("officer", "completed_by", "reviewed_by", "question_set")
     )
+    planned = min(
+        (call for call in calls if call.status in OPEN_FOLLOWUP_STATUSES),
+        key=lambda call: (call.due_on, call.pk),
+        default=None,
+    )
+    result = max(
+        (call for call in calls if call.status not in OPEN_FOLLOWUP_STATUSES and call.completed_at),
+        key=lambda call: (call.completed_at, call.pk),
+        default=None,
+    )
+    if result is not None:
+        prefetch_related_objects([result], "question_set__questions")
+    return {"planned": planned, "result": result}
 
 
 # --- the record page ----------------------------------------------------------------------------------------------

@@ -20,15 +20,17 @@ from ..forms import apply_service_errors
 from ..models import Application, TransitionError
 
 
-def get_application_for_user(request: HttpRequest, pk: int, action: str = "application.view") -> Application:
+def get_application_for_user(
+    request: HttpRequest, pk: int, action: str = "application.view", *, events: bool = True
+) -> Application:
     """The one access check for applications: 403 for a role without `action`, 404 outside the branch scope.
 
     The application comes with everything its page shows (selectors.application_detail), so the page costs the same
-    number of queries whatever its materials and events.
+    number of queries whatever its materials and events; `events=False` for a page that does not show the timeline.
     """
     require(request.user, action)
     try:
-        return selectors.application_detail(user=request.user, pk=pk)
+        return selectors.application_detail(user=request.user, pk=pk, events=events)
     except Application.DoesNotExist:
         raise Http404(_("No such application in your branch.")) from None
 

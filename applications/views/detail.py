@@ -18,8 +18,6 @@ from ..forms import (
     AssessmentForm,
     CollateralForm,
     MaterialAddForm,
-    MaterialCheckForm,
-    MaterialUploadForm,
     NoteForm,
     PartyForm,
     ReassignForm,
@@ -152,6 +150,29 @@ def _rejection_labels(codes) -> list[str]:
     return [str(labels.get(code, code)) for code in codes or ()]
 
 
+def _tab_forms(application: Application, tab: str, assessment, *, may_reassign: bool) -> dict:
+    """The empty forms of the tab shown, and only those: each form built is also rendered."""
+    if tab == "materials":
+        return {"material_add_form": MaterialAddForm()}
+    if tab == "assessment":
+        initial = (
+            {"income_stability": assessment.income_stability, "credit_flags": assessment.credit_flags}
+            if assessment
+            else {}
+        )
+        return {"assessment_form": AssessmentForm(initial=initial)}
+    if tab == "timeline":
+        return {"note_form": NoteForm()}
+    if tab == "summary":
+        return {
+            "party_form": PartyForm(),
+            "collateral_form": CollateralForm(application=application),
+            "withdraw_form": WithdrawForm(),
+            "reassign_form": ReassignForm(application=application) if may_reassign else None,
+        }
+    return {}
+
+
 def render_detail(
     request: HttpRequest, application: Application, *, tab: str, status: int = 200, forms: dict | None = None
 ) -> HttpResponse:
@@ -186,27 +207,14 @@ def render_detail(
         "assessment": assessment,
         "reviews": [(review, _rejection_labels(review.rejection_codes)) for review in application.reviews.all()],
         "rejection_labels": _rejection_labels(application.rejection_codes),
-        "events": [(event, _event_details(event)) for event in application.events.all()],
+        "events": [(event, _event_details(event)) for event in application.events.all()] if tab == "timeline" else [],
         "steps": intake_steps(_TAB_STEP.get(tab, 4), borrower=application.borrower, application=application, done=done)
         if may_edit
         else None,
         "upload_error_for": None,
         "upload_errors": [],
     }
-    initial_assessment = (
-        {"income_stability": assessment.income_stability, "credit_flags": assessment.credit_flags} if assessment else {}
-    )
-    context |= {
-        "party_form": PartyForm(),
-        "collateral_form": CollateralForm(application=application),
-        "material_add_form": MaterialAddForm(),
-        "upload_form": MaterialUploadForm(),
-        "check_form": MaterialCheckForm(),
-        "assessment_form": AssessmentForm(initial=initial_assessment),
-        "note_form": NoteForm(),
-        "withdraw_form": WithdrawForm(),
-        "reassign_form": ReassignForm(application=application) if context["may_reassign"] else None,
-    }
+    context |= _tab_forms(application, tab, assessment, may_reassign=context["may_reassign"])
     context |= forms or {}
     return render(request, "applications/application_detail.html", context, status=status)
 
@@ -214,8 +222,8 @@ def render_detail(
 @require_GET
 @login_required
 def application_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    application = get_application_for_user(request, pk)
     tab = request.GET.get("tab", "summary")
     if tab not in dict(TABS):
         tab = "summary"
+    application = get_application_for_user(request, pk, events=tab == "timeline")
     return render_detail(request, application, tab=tab)

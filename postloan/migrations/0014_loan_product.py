@@ -58,6 +58,7 @@ class Migration(migrations.Migration):
             model_name="loan",
             name="product",
             field=models.ForeignKey(
+                db_index=False,
                 null=True,
                 on_delete=django.db.models.deletion.PROTECT,
                 related_name="+",
@@ -70,6 +71,7 @@ class Migration(migrations.Migration):
             model_name="loan",
             name="product",
             field=models.ForeignKey(
+                db_index=False,
                 on_delete=django.db.models.deletion.PROTECT,
                 related_name="+",
                 to="applications.product",

@@ -1,4 +1,4 @@
-"""A loan's status, days past due and classification as badges: {% load loan_badges %}.
+"""A loan's status, days past due and classification, and an installment's state, as badges: {% load loan_badges %}.
 
 Python rather than included templates because every row of the loan, overdue and portfolio lists shows them: an
 include per badge and row, and Django's get_FOO_display (which rebuilds the field's choices on every call), were a
@@ -6,7 +6,8 @@ third of the loan list's rendering time (docs/performance.md)."""
 
 from django import template
 from django.utils.html import format_html
-from django.utils.translation import ngettext
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from core.badges import state_badge
 
@@ -24,6 +25,14 @@ _STATUS_LOOK = {
 _CLASSIFICATION_LOOK = {
     Classification.NORMAL: "text-bg-light border",
     Classification.SPECIAL_MENTION: "text-bg-warning",
+}
+
+# An installment's state on the schedule (postloan.views.loans.installment_state): shade, symbol, words. Anything else
+# is "not due". A schedule shows up to 60 installments; as an included template the badge cost 40 µs a row.
+_INSTALLMENT_LOOK = {
+    "paid": ("text-bg-success", "✓", gettext_lazy("Paid")),
+    "overdue": ("text-bg-danger", "!", gettext_lazy("Overdue")),
+    "partial": ("text-bg-info", "◐", gettext_lazy("Partly paid")),
 }
 
 
@@ -63,3 +72,18 @@ def classification_badge(classification: str) -> str:
 def bucket_label(bucket: str) -> str:
     """An aging bucket's name, for a heading over its loans."""
     return Bucket(bucket).label
+
+
+@register.simple_tag
+def installment_badge(state: str) -> str:
+    """`data-state` is what tests and the schedule's readers look for."""
+    if state not in _INSTALLMENT_LOOK:
+        return format_html('<span class="badge text-bg-light border" data-state="not_due">{}</span>', _("Not due"))
+    shade, symbol, label = _INSTALLMENT_LOOK[state]
+    return format_html(
+        '<span class="badge {}" data-state="{}"><span aria-hidden="true">{}</span> {}</span>',
+        shade,
+        state,
+        symbol,
+        label,
+    )

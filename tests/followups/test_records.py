@@ -733,12 +733,13 @@ def test_a_reviewer_plans_and_records_a_verification_call(clock, staff, applicat
         DUE,
     )
     assert ApplicationEvent.objects.filter(application=application_in_review, data__followup=call.pk).exists()
-    assert selectors.verification_result(application_in_review) is None
+    assert selectors.verification_calls(application_in_review) == {"planned": call, "result": None}
 
     complete(call, staff["reviewer"], funds_used_as_contracted=None, risk_level="high", next_steps="复核收入。")
 
-    result = selectors.verification_result(application_in_review)
-    assert (result, result.status, result.subject_name) == (call, "completed", "李明")
+    calls = selectors.verification_calls(application_in_review)
+    result = calls["result"]
+    assert (result, result.status, result.subject_name, calls["planned"]) == (call, "completed", "李明", None)
     assert not RiskWarning.objects.exists()  # no loan yet: the reviewer weighs it in the decision
 
 

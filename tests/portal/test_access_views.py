@@ -1,15 +1,19 @@
 """Signing in to the portal through the pages: by mobile number, lockout after 5 failures, the invitation link (once,
 and not after it expired), the reset code, the idle timeout and the brakes on the public forms."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
+from django.contrib.sessions.models import Session
 from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from applications import portal as portal_services
 from applications.models import PortalInvitation, PortalResetCode
+from core.dates import SHANGHAI
 from notifications.models import OutboxMessage
 
 from .conftest import PASSWORD
@@ -33,10 +37,27 @@ def test_sign_in_by_mobile_number_lands_on_the_overview(client, world):
     assert world["loan"].number in page and world["preparing"].number in page
 
 
-def test_the_session_ends_after_30_idle_minutes(client, account, settings):
+def test_the_session_ends_after_30_idle_minutes(client, account, settings, time_machine):
+    time_machine.move_to(datetime(2026, 3, 2, 10, 0, tzinfo=SHANGHAI), tick=False)
     _sign_in(client, account["owner"].mobile)
     client.get(reverse("portal:home"))
     assert client.session.get_expiry_age() == settings.PORTAL_IDLE_SECONDS == 30 * 60
+    first = Session.objects.get().expire_date
+
+    # Requests within a minute leave the session row alone; a later one moves the expiry.
+    time_machine.move_to(datetime(2026, 3, 2, 10, 0, 50, tzinfo=SHANGHAI), tick=False)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(reverse("portal:home")).status_code == 200
+    assert not [query for query in queries if "django_session" in query["sql"] and "UPDATE" in query["sql"]]
+    assert Session.objects.get().expire_date == first
+    time_machine.move_to(datetime(2026, 3, 2, 10, 25, tzinfo=SHANGHAI), tick=False)
+    assert client.get(reverse("portal:home")).status_code == 200
+    assert Session.objects.get().expire_date == first + timedelta(minutes=25)
+
+    # 30 minutes without a request: signed out.
+    time_machine.move_to(datetime(2026, 3, 2, 10, 55, 1, tzinfo=SHANGHAI), tick=False)
+    response = client.get(reverse("portal:home"))
+    assert response.status_code == 302 and response["Location"].startswith(reverse("portal:login"))
 
 
 def test_a_wrong_password_says_so_without_telling_whether_the_number_exists(client, account):
