@@ -6,8 +6,10 @@ the results.
     scripts/bench.py --smoke                   # ~5,000 loans; fail on an error or a query budget, no timings
 
 Pages are timed with `hey` (Debian's HTTP load generator) at concurrency 1 and 8; the repayment post, a POST with a
-CSRF token and a fresh reference each time, is timed by this script's own client. Queries per request come from the
-`X-Queries` header that `core.bench.QueryCountMiddleware` adds when LOANTRACK_BENCH=1.
+CSRF token and a fresh reference each time, is timed by this script's own client. At concurrency 1, B1 and the page
+take turns (four rounds of a quarter of their requests each), so a ratio compares the same minutes of the machine.
+Queries per request come from the `X-Queries` header that `core.bench.QueryCountMiddleware` adds when
+LOANTRACK_BENCH=1.
 """
 
 import argparse
@@ -27,6 +29,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -70,6 +73,8 @@ QUERY_BUDGET = {
 
 # Time allowed for one page's concurrency-1 run, and the fewest requests a p95 is taken from.
 PAGE_SECONDS, MIN_SAMPLES = 30, 20
+# B1 and each page take turns at concurrency 1, a quarter of their requests at a time (side_by_side).
+ROUNDS = 4
 
 ROLES = ("officer", "reviewer", "approver", "risk officer", "manager", "borrower")
 
@@ -337,16 +342,33 @@ def summarise(latencies_ms: list[float], wall_s: float, errors: int) -> dict:
     }
 
 
-def hey(path: str, cookie: str, *, requests: int, concurrency: int) -> dict:
-    """Time one page with hey; its CSV has one line per request (seconds, status, offset from the start)."""
+def hey_run(path: str, cookie: str, *, requests: int, concurrency: int) -> tuple[list[float], float, int]:
+    """Time one page with hey: (milliseconds per request, wall seconds, errors). hey's CSV has one line per request
+    (seconds, status, offset from the start)."""
     command = ["hey", "-n", str(requests), "-c", str(concurrency), "-o", "csv", "-H", f"Cookie: {cookie}"]
     command += ["-H", "X-Forwarded-Proto: https", BASE + path]
     output = subprocess.run(command, check=True, text=True, capture_output=True).stdout
     rows = list(csv.DictReader(io.StringIO(output)))
     latencies = [float(row["response-time"]) * 1000 for row in rows]
     wall = max(float(row["offset"]) + float(row["response-time"]) for row in rows)
-    errors = sum(1 for row in rows if row["status-code"] != "200")
-    return summarise(latencies, wall, errors)
+    return latencies, wall, sum(1 for row in rows if row["status-code"] != "200")
+
+
+def hey(path: str, cookie: str, *, requests: int, concurrency: int) -> dict:
+    return summarise(*hey_run(path, cookie, requests=requests, concurrency=concurrency))
+
+
+def side_by_side(b1: Callable[[int], tuple], page: Callable[[int], tuple], *, b1_requests: int, requests: int):
+    """B1 and a page at concurrency 1 in ROUNDS alternating turns, so that both are timed in the same minutes of a
+    machine whose speed drifts; each callable times n requests and returns (latencies, wall, errors). Returns the
+    two summaries."""
+    found = {"b1": ([], 0.0, 0), "page": ([], 0.0, 0)}
+    for _round in range(ROUNDS):
+        for name, timed, total in (("b1", b1, b1_requests), ("page", page, requests)):
+            latencies, wall, errors = timed(max(1, total // ROUNDS))
+            kept = found[name]
+            found[name] = (kept[0] + latencies, kept[1] + wall, kept[2] + errors)
+    return summarise(*found["b1"]), summarise(*found["page"])
 
 
 CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
@@ -387,9 +409,12 @@ def post_repayment(path: str, jar: str, token: str) -> tuple[int, int, float]:
     return status, int(headers.get("X-Queries", 0)), (time.perf_counter() - started) * 1000
 
 
-def post_repayments(paths: list[str], cookie: str, *, requests: int, concurrency: int) -> dict:
+def post_repayments(
+    paths: list[str], cookie: str, *, requests: int, concurrency: int
+) -> tuple[list[float], float, int]:
     """`requests` posts from `concurrency` threads, each on its own loan so that concurrent posts do not queue on
-    one loan's row lock (eight officers at eight desks). Only the POST is timed, not opening the form."""
+    one loan's row lock (eight officers at eight desks): (milliseconds per post, wall seconds, errors). Only the POST
+    is timed, not opening the form."""
     latencies: list[float] = []
     errors = 0
     lock = threading.Lock()
@@ -410,7 +435,7 @@ def post_repayments(paths: list[str], cookie: str, *, requests: int, concurrency
         thread.start()
     for thread in threads:
         thread.join()
-    return summarise(latencies, time.perf_counter() - started, errors)
+    return latencies, time.perf_counter() - started, errors
 
 
 def measure_pages(people: dict, args) -> list[PageResult]:
@@ -440,8 +465,13 @@ def measure_pages(people: dict, args) -> list[PageResult]:
             # the run last hours; its p95 is still from enough samples to report.
             requests = max(MIN_SAMPLES, min(args.requests, int(PAGE_SECONDS / max(probe_s, 0.001))))
             hey(path, cookies[who], requests=min(args.warmup, requests), concurrency=2)
-            result.b1_p95 = hey(b1_path, cookies["officer"], requests=args.requests, concurrency=1)["p95_ms"]
-            result.c1 = hey(path, cookies[who], requests=requests, concurrency=1)
+            b1, result.c1 = side_by_side(
+                lambda n: hey_run(b1_path, cookies["officer"], requests=n, concurrency=1),
+                lambda n, path=path, who=who: hey_run(path, cookies[who], requests=n, concurrency=1),
+                b1_requests=args.requests,
+                requests=requests,
+            )
+            result.b1_p95 = b1["p95_ms"]
             result.c8 = hey(path, cookies[who], requests=requests * 2, concurrency=8)
         log(f"{name:22} {status} {result.queries:3} queries {result.c1.get('p95_ms', '')}")
         results.append(result)
@@ -467,9 +497,14 @@ def measure_repayment(people: dict, cookie: str, args) -> PageResult:
     if form:
         result.status, result.queries, _ = post_repayment(paths[0], *form)
     if not args.smoke and result.status == 302:
-        result.b1_p95 = hey(page_plan(people)[0][2], cookie, requests=args.requests, concurrency=1)["p95_ms"]
-        result.c1 = post_repayments(paths, cookie, requests=args.requests // 2, concurrency=1)
-        result.c8 = post_repayments(paths, cookie, requests=args.requests, concurrency=8)
+        b1, result.c1 = side_by_side(
+            lambda n: hey_run(page_plan(people)[0][2], cookie, requests=n, concurrency=1),
+            lambda n: post_repayments(paths, cookie, requests=n, concurrency=1),
+            b1_requests=args.requests,
+            requests=args.requests // 2,
+        )
+        result.b1_p95 = b1["p95_ms"]
+        result.c8 = summarise(*post_repayments(paths, cookie, requests=args.requests, concurrency=8))
     log(f"{'repayment post':22} {result.status} {result.queries:3} queries {result.c1.get('p95_ms', '')}")
     return result
 
@@ -519,7 +554,7 @@ def measure_batches(env: dict, args) -> dict:
 def report(results: list[PageResult], batches: dict, loans: int) -> str:
     adjacent = sorted(result.b1_p95 for result in results if result.b1_p95)
     lines = [
-        f"Book: {loans:,} loans. B1 p95 at c=1, timed before each page: "
+        f"Book: {loans:,} loans. B1 p95 at c=1, timed in turns with each page: "
         + (f"{adjacent[0]}–{adjacent[-1]} ms, median {statistics.median(adjacent)} ms." if adjacent else "—"),
         "",
         "| page | queries | p50 c1 ms | p95 c1 ms | rps c1 | p50 c8 ms | p95 c8 ms | rps c8 | B1 p95 ms | p95/B1 |",
