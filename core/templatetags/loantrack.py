@@ -67,10 +67,13 @@ def months(value: int | None) -> str:
 @register.filter
 def local_minute(value: datetime | None, day_format: str = "%Y-%m-%d") -> str:
     """A moment in China Standard Time to the minute: "2026-03-15 14:05", or with `day_format` "%m-%d" "03-15
-    14:05". The rows of a list show one or two; Django's |date filter took ten times as long."""
+    14:05". What `|date:"Y-m-d H:i"` shows, at a tenth of its cost: the rows of a list show one or two each."""
     if not value:
         return ""
-    return timezone.localtime(value).strftime(f"{day_format} %H:%M")
+    try:
+        return timezone.localtime(value).strftime(f"{day_format} %H:%M")
+    except (AttributeError, TypeError, ValueError):  # not an aware datetime: shown as it is, like |date would
+        return str(value)
 
 
 @register.filter

@@ -55,3 +55,22 @@ def test_a_row_link_needs_an_integer_key_in_its_path():
         pk_url("postloan:detail")("42/../../admin")
     with pytest.raises(NoReverseMatch):
         pk_url("accounts:home")
+
+
+def test_it_shows_a_moment_to_the_minute_in_china_time_as_the_date_filter_does():
+    from datetime import UTC, datetime
+
+    moment = datetime(2026, 3, 15, 6, 5, 59, tzinfo=UTC)  # 14:05 in Shanghai
+    assert render("{{ at|local_minute }}", at=moment) == "2026-03-15 14:05"
+    assert render("{{ at|local_minute }}", at=moment) == render('{{ at|date:"Y-m-d H:i" }}', at=moment)
+    assert render('{{ at|local_minute:"%m-%d" }}', at=moment) == "03-15 14:05"
+    assert render("[{{ at|local_minute }}]", at=None) == "[]"
+
+
+def test_it_names_a_term_in_months_in_each_language():
+    from django.utils import translation
+
+    with translation.override("en"):
+        assert render("{{ n|months }}|{{ one|months }}", n=12, one=1) == "12 months|1 month"
+    with translation.override("zh-hans"):
+        assert render("{{ n|months }}", n=36) == "36 个月"
