@@ -85,10 +85,11 @@ def test_it_starts_the_loan_from_the_contract(staff, product, disbursed_signals,
     assert (loan.disbursed_on, loan.maturity_date) == (DISBURSED_ON, date(2027, 1, 10))
     assert (loan.next_due_date, loan.next_due_amount) == (FIRST_DUE, Decimal("10600.00"))
     assert (loan.credit_balance, loan.current_version) == (Decimal("0.00"), 1)
-    assert (loan.borrower_id, loan.branch_id, loan.officer_id) == (
+    assert (loan.borrower_id, loan.branch_id, loan.officer_id, loan.product_id) == (
         contract.borrower_id,
         contract.branch_id,
         contract.officer_id,
+        Application.objects.get(pk=contract.application_id).product_id,  # kept on the loan for its lists
     )
     version = ScheduleVersion.objects.get(loan=loan)
     assert (version.version, version.reason, version.created_by) == (1, "disbursement", staff["approver"])
