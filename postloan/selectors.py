@@ -164,26 +164,23 @@ def _narrowed(
 def loan_detail(user: User, pk: int, *, tab: str = "schedule") -> Loan:
     """One loan with everything its page shows, in a fixed number of queries; 404 outside the user's scope.
 
-    Always: `loan.schedule` (the schedule in force), `loan.repayment_count`, the schedule versions, the live
-    classification proposals, restructurings, follow-ups and open warnings. The rows of one `tab` only, the one
-    shown: "classification" gives `loan.classification_history`; the repayments and the timeline come a page at a
-    time from `loan_repayments` and `loan_events`. Every tab's rows on every view cost an old loan's page most of
-    its time.
+    Always: `loan.schedule` (the schedule in force), `loan.repayment_count`, the contract, the live classification
+    proposals, restructurings, follow-ups and open warnings. The rows of one `tab` only, the one shown:
+    "classification" gives `loan.classification_history`, "versions" `loan.version_list`; the repayments and the
+    timeline come a page at a time from `loan_repayments` and `loan_events`. Every tab's rows on every view cost an
+    old loan's page most of its time.
     """
     installments = Installment.objects.filter(version__version=F("loan__current_version")).order_by(
         "due_date", "number"
     )
-    # The contract with its people and disbursement in a query of its own: joined to the loan, its borrower, branch
-    # and officer, ten tables took PostgreSQL 5 ms to plan for a 0.3 ms lookup (docs/performance.md).
-    contracts = Contract.objects.select_related("disbursement", "prepared_by", "confirmed_by")
     return get_object_or_404(
+        # The page shows the contract's number only: its people and disbursement, joined here too, made ten tables
+        # that took PostgreSQL 5 ms to plan for a 0.3 ms lookup (docs/performance.md).
         loans_for(user)
-        .select_related(*LIST_RELATED, "product")
+        .select_related(*LIST_RELATED, "product", "contract")
         .annotate(repayment_count=_count_of(Repayment))
         .prefetch_related(
-            Prefetch("contract", queryset=contracts),
             Prefetch("installments", queryset=installments, to_attr="schedule"),
-            Prefetch("schedule_versions", queryset=ScheduleVersion.objects.select_related("created_by")),
             # The proposal waiting for a manager and the one in force; the restructuring requests, newest first.
             Prefetch(
                 "classification_proposals",
@@ -223,6 +220,13 @@ def _count_of(model) -> Coalesce:
 
 
 _TAB_ROWS = {
+    "versions": (
+        Prefetch(
+            "schedule_versions",
+            queryset=ScheduleVersion.objects.select_related("created_by").order_by("version"),
+            to_attr="version_list",
+        ),
+    ),
     "classification": (
         Prefetch(
             "classification_changes",

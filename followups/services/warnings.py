@@ -384,7 +384,7 @@ def warnings_queue(*, user: User, now: datetime | None = None) -> QuerySet:
     """The warnings the user's branch is handling (open and acknowledged), oldest first, with `is_ack_breached`."""
     queryset = (
         scope(RiskWarning.objects.filter(status__in=HANDLING_STATUSES), user)
-        .select_related("loan__borrower", "followup", "acknowledged_by")
+        .select_related("loan__borrower", "acknowledged_by")
         .defer("loan__borrower__identity_number")
         .order_by("opened_at", "pk")
     )

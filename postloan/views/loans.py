@@ -164,7 +164,7 @@ def loan_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "may_reverse": can(user, "repayment.reverse"),
         "may_view_warnings": can(user, "warning.view"),
         "repayment_count": loan.repayment_count,
-        "versions": list(loan.schedule_versions.all()),
+        "versions": getattr(loan, "version_list", []),
         "penalties": selectors.penalty_summary(loan) if tab == "penalties" else [],
         **_tab_page(request, loan, tab),
         **risk_context(user, loan),

@@ -83,3 +83,18 @@ def test_a_branch_is_named_in_the_pages_language(branches):
         assert str(Branch(name="测试支行", name_en="")) == "测试支行"  # no English name: the Chinese one
     with translation.override("zh-hans"):
         assert str(beijing) == "北京朝阳支行"
+
+
+def test_options_match_what_django_renders_groups_included():
+    choices = [("", "Any"), ("Bank & trust", [("b1", "Beijing <1>"), ("b2", "Shanghai")]), ("b1", "Again")]
+
+    class Grouped(forms.Form):
+        place = forms.ChoiceField(required=False, choices=choices)
+
+    form = Grouped({"place": "b1"})
+    ours = render(form, "place")
+    django_own = str(form["place"])
+    options = re.compile(r"<(?:option|optgroup)[^>]*>[^<]*")
+    assert options.findall(ours) == [tag.replace('="selected"', "").strip() for tag in options.findall(django_own)]
+    # Only the first option of a chosen value is selected, as in Django's select.
+    assert ours.count(" selected") == 1 and '<optgroup label="Bank &amp; trust">' in ours

@@ -435,6 +435,8 @@ def test_a_request_goes_through_both_approvals_and_the_loan_shows_version_2(clie
     assert 'data-testid="installment-24"' in content and "2028-01-10" in content
     listed = re.search(r'data-testid="schedule-versions">(.*?)</ul>', versions.content.decode(), re.S).group(1)
     assert "Version 2" in listed and "in force" in listed
+    assert listed.count("<li") == 2
+    assert re.search(r'data-testid="version-count">2<', content)  # the tab's badge, on the schedule tab
     assert "Approved" in text(versions)  # the request, listed under the versions
     loan = reload(loan)
     assert (loan.current_version, loan.maturity_date) == (2, date(2028, 1, 10))
