@@ -424,7 +424,3 @@ def open_restructuring(loan: Loan) -> Restructuring | None:
 
 def contract_of(application) -> Contract | None:
     return Contract.objects.filter(application=application).first()
-
-
-def repayment_by_reference(loan: Loan, reference: str) -> Repayment | None:
-    return Repayment.objects.filter(loan=loan, reference=reference).first()

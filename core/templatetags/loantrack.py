@@ -77,6 +77,23 @@ def local_minute(value: datetime | None, day_format: str = "%Y-%m-%d") -> str:
 
 
 @register.filter
+def age(value: datetime | None, now: datetime | None = None) -> str:
+    """How long ago `value` was, in its largest unit: "3 天" / "3 days", "5 hours", "12 minutes". For the rows of a
+    queue (in this stage for, opened … ago), where `|timesince` ("3 days, 4 hours") cost a tenth of a row's time;
+    the exact moment is a hover or a column away."""
+    if not value:
+        return ""
+    seconds = max(0, int(((now or timezone.now()) - value).total_seconds()))
+    if seconds >= 86400:
+        text = ngettext("%(num)d day", "%(num)d days", seconds // 86400) % {"num": seconds // 86400}
+    elif seconds >= 3600:
+        text = ngettext("%(num)d hour", "%(num)d hours", seconds // 3600) % {"num": seconds // 3600}
+    else:
+        text = ngettext("%(num)d minute", "%(num)d minutes", seconds // 60) % {"num": seconds // 60}
+    return text.replace(" ", "\xa0")  # kept on one line, as |timesince does
+
+
+@register.filter
 def choice_label(instance, field_name: str) -> str:
     """`{{ inquiry|choice_label:"status" }}`: what `get_status_display` shows, for rows of a list.
 

@@ -15,6 +15,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
+from accounts.backends import USER_BACKEND
 from accounts.forms import lockout_policy
 from accounts.permissions import has_role
 from accounts.roles import Role
@@ -103,7 +104,7 @@ def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
             # The language chosen on this form wins over the page's cookie, which signing in would otherwise store
             # (accounts.receivers.record_sign_in); the welcome is in it too.
             request.COOKIES[settings.LANGUAGE_COOKIE_NAME] = user.preferred_language
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            login(request, user, backend=USER_BACKEND)
             translation.activate(user.preferred_language)
             messages.success(request, _("Welcome. Your password is set; next time sign in with your mobile number."))
             response = redirect("portal:home")

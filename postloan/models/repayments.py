@@ -55,6 +55,10 @@ class Repayment(models.Model):
 
     history = HistoricalRecords()
 
+    # Not a column: True on the repayment a posting service hands back for a reference already posted (an
+    # idempotent replay, such as a double click), so the page says nothing new was recorded.
+    was_posted_before = False
+
     class Meta:
         verbose_name = _("repayment")
         verbose_name_plural = _("repayments")

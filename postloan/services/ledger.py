@@ -169,7 +169,8 @@ def standing_payoff(loan: Loan) -> Repayment | None:
 
 
 def existing_repayment(reference: str, *, loan: Loan, kind: str, amount: Decimal | None = None) -> Repayment | None:
-    """The repayment already posted under this reference, if it is the same payment; a clash is a ValidationError."""
+    """The repayment already posted under this reference, if it is the same payment (`was_posted_before` set, for
+    the caller to say so); a clash is a ValidationError."""
     existing = Repayment.objects.select_related("loan").filter(reference=reference).first()
     if existing is None:
         return None
@@ -191,6 +192,7 @@ def existing_repayment(reference: str, *, loan: Loan, kind: str, amount: Decimal
                 }
             }
         )
+    existing.was_posted_before = True
     return existing
 
 

@@ -143,10 +143,8 @@ def payoff_post(
     expected = clean_amount(expected_total) if expected_total not in (None, "") else None
     kind = RepaymentKind.PAYOFF
     with transaction.atomic():
-        existing = existing_repayment(reference, loan=loan, kind=kind)
-        if existing is not None:
-            return existing
         locked = lock_loan(loan)
+        # Looked for under the lock: a concurrent payoff of the same reference has committed by then, or not begun.
         existing = existing_repayment(reference, loan=locked, kind=kind)
         if existing is not None:
             return existing

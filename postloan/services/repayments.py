@@ -112,7 +112,8 @@ def repayment_post(
 ) -> Repayment:
     """Post money received: allocate it, update the installments and the loan, and record it on the timeline.
 
-    Idempotent: a reference already posted on this loan for this amount returns that repayment and records nothing.
+    Idempotent: a reference already posted on this loan for this amount returns that repayment (its
+    `was_posted_before` set) and records nothing.
     `overpayment="refuse"` refuses an amount larger than what is payable now instead of keeping the rest as credit;
     `"reduce_installment"` and `"shorten_term"` prepay principal with it and put a new schedule version in force
     (`loan_rescheduled` is sent after commit).
@@ -126,11 +127,8 @@ def repayment_post(
         raise ValueError(f"overpayment must be one of {OVERPAYMENT_OPTIONS!r}, not {overpayment!r}")
     kind = RepaymentKind.REGULAR
     with transaction.atomic():
-        existing = existing_repayment(reference, loan=loan, kind=kind, amount=amount)
-        if existing is not None:
-            return existing
         locked = lock_loan(loan)
-        # While this call waited for the lock, a concurrent posting of the same reference may have committed.
+        # Looked for under the lock: a concurrent posting of the same reference has committed by then, or not begun.
         existing = existing_repayment(reference, loan=locked, kind=kind, amount=amount)
         if existing is not None:
             return existing

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from core.dates import local_today
 from core.money import format_yuan
 
-from .. import selectors, services
+from .. import services
 from ..forms import PayoffForm, PayoffQuoteForm, RepaymentForm, ReversalForm, apply_service_errors, new_idempotency_key
 from ..models import Loan, Repayment, TransitionError
 from .common import get_loan_for_user, loan_url, perform
@@ -82,7 +82,6 @@ def repayment_post(request: HttpRequest, pk: int) -> HttpResponse:
         return _render_post_page(request, loan, form, None, status=400)
     data = form.cleaned_data
     reference = form.payment_reference
-    earlier = selectors.repayment_by_reference(loan, reference)
     worked, repayment = perform(
         request,
         lambda: services.repayment_post(
@@ -101,7 +100,7 @@ def repayment_post(request: HttpRequest, pk: int) -> HttpResponse:
         if form.errors:
             return _render_post_page(request, loan, form, None, status=400)
         return redirect(loan_url(loan))
-    if earlier is not None and earlier.pk == repayment.pk:
+    if repayment.was_posted_before:
         messages.info(
             request,
             _("Repayment %(reference)s of %(amount)s was already posted on %(date)s; nothing new was recorded.")

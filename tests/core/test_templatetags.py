@@ -74,3 +74,24 @@ def test_it_names_a_term_in_months_in_each_language():
         assert render("{{ n|months }}|{{ one|months }}", n=12, one=1) == "12 months|1 month"
     with translation.override("zh-hans"):
         assert render("{{ n|months }}", n=36) == "36 个月"
+
+
+def test_an_age_is_told_in_its_largest_unit_in_each_language():
+    from datetime import UTC, datetime, timedelta
+
+    from django.utils import translation
+
+    now = datetime(2026, 3, 15, 6, 5, tzinfo=UTC)
+    ages = "{{ a|age:now }}|{{ b|age:now }}|{{ c|age:now }}|{{ d|age:now }}|[{{ none|age:now }}]"
+    moments = {
+        "a": now - timedelta(days=3, hours=23),
+        "b": now - timedelta(hours=1, minutes=59),
+        "c": now - timedelta(seconds=59),
+        "d": now + timedelta(minutes=5),  # a clock a little ahead: not a negative age
+        "none": None,
+        "now": now,
+    }
+    with translation.override("en"):
+        assert render(ages, **moments) == "3\xa0days|1\xa0hour|0\xa0minutes|0\xa0minutes|[]"
+    with translation.override("zh-hans"):
+        assert render(ages, **moments) == "3\xa0天|1\xa0小时|0\xa0分钟|0\xa0分钟|[]"
