@@ -54,7 +54,7 @@ from decimal import Decimal
 from functools import partial
 
 from django.db import connection, transaction
-from django.db.models import Count, Exists, F, Max, Min, Model, OuterRef, Q, Sum
+from django.db.models import Count, Exists, Max, Min, Model, OuterRef, Q, Sum
 from django.utils import timezone
 
 from applications.services import applications_expire
@@ -73,6 +73,7 @@ from ..models import (
     LoanEvent,
     LoanStatus,
     PenaltyAccrual,
+    ScheduleVersion,
 )
 from ..signals import loan_became_overdue
 from .classification import classification_floor, sweep_classification
@@ -126,19 +127,32 @@ class SweepResult:
         return data
 
 
+# The sweep's session runs its few hundred short queries without JIT compilation and parallel workers. PostgreSQL
+# chose both from misjudged row counts: 0.3-0.4 s compiling each quiet UPDATE, and 24 ms compiling plus about 40 ms
+# starting workers for a chunk's 12 ms read of its installments (docs/performance.md).
+_SWEEP_SETTINGS = {"jit": "off", "max_parallel_workers_per_gather": "0"}
+
+
 @contextmanager
 def _sweep_lock() -> Iterator[None]:
-    """Serialise whole sweeps on PostgreSQL: a second one waits here until the first has finished."""
+    """Serialise whole sweeps on PostgreSQL: a second one waits here until the first has finished. Inside, the
+    session has the sweep's own settings."""
     if connection.vendor != "postgresql":
         yield  # SQLite serialises writers anyway; the chunks' row locks keep the rest right
         return
+    settings = ", ".join("set_config(%s, %s, false)" for _name in _SWEEP_SETTINGS)
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_lock(%s)", [ADVISORY_LOCK_KEY])
+        cursor.execute(
+            f"SELECT pg_advisory_lock(%s), {settings}",
+            [ADVISORY_LOCK_KEY, *(part for setting in _SWEEP_SETTINGS.items() for part in setting)],
+        )
     try:
         yield
     finally:
+        # The names come from the constant above, not from input.
+        resets = "".join(f"RESET {name}; " for name in _SWEEP_SETTINGS)
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s)", [ADVISORY_LOCK_KEY])
+            cursor.execute(f"{resets}SELECT pg_advisory_unlock(%s)", [ADVISORY_LOCK_KEY])
 
 
 def sweep_daily(*, business_date: date | None = None, chunk_size: int = SWEEP_CHUNK_SIZE) -> SweepResult:
@@ -180,17 +194,24 @@ def sweep_daily(*, business_date: date | None = None, chunk_size: int = SWEEP_CH
     return result
 
 
-def _quiet(business_date: date) -> Q:
+def _quiet(business_date: date, ids: range | None = None) -> Q:
     """The open loans on which a sweep for `business_date` changes nothing but `penalty_accrued_through`.
 
     Active with nothing past due (both by the loan's summary columns, `past_due_amount` 0 among them so that the
     quiet UPDATE never leaves a stale amount behind, and by its installments of the version in force), so
     `past_due_state` keeps them as they are and no penalty accrues; normal, with no manual class and not in
     observation, so the classification floor is normal and the class stays (`classification_floor`).
+
+    `ids`, the range of loan ids the caller looks at, also narrows the installments looked for. It changes no
+    answer (an installment's loan is the loan), but without it PostgreSQL planned the quiet UPDATE of each id range
+    as a hash anti-join over every unpaid past-due installment of the book: 3.3 s a range, most of the sweep, at
+    1,000,000 loans (docs/performance.md).
     """
     past_due = Installment.objects.filter(
         loan=OuterRef("pk"), version__version=OuterRef("current_version"), due_date__lt=business_date
     ).exclude(status=InstallmentStatus.PAID)
+    if ids is not None:
+        past_due = past_due.filter(loan_id__gte=ids.start, loan_id__lt=ids.stop)
     return (
         Q(
             status=LoanStatus.ACTIVE,
@@ -241,8 +262,9 @@ def _sweep_quiet(id_ranges: range, *, business_date: date, result: SweepResult) 
     """
     due = Q(penalty_accrued_through__isnull=True) | Q(penalty_accrued_through__lt=business_date)
     for first in id_ranges:
+        ids = range(first, first + id_ranges.step)
         with transaction.atomic():
-            Loan.objects.filter(due, _quiet(business_date), pk__gte=first, pk__lt=first + id_ranges.step).update(
+            Loan.objects.filter(due, _quiet(business_date, ids), pk__gte=ids.start, pk__lt=ids.stop).update(
                 penalty_accrued_through=business_date, updated_at=timezone.now()
             )
         result.chunks += 1
@@ -252,12 +274,18 @@ def _sweep_chunk(loans: list[Loan], *, business_date: date, result: SweepResult)
     """Sweep one chunk of locked loans with a fixed number of queries, whatever its size."""
     by_id = {loan.pk: loan for loan in loans}
     # The current version's installments due before the business date and not fully paid: the only ones the sweep
-    # can change (uses installment_unpaid_idx).
+    # can change. The versions in force are picked here rather than joined: joined, PostgreSQL misjudged the rows
+    # and hashed the whole schedule-version table for each chunk (0.3 s a chunk at 1,000,000 loans).
+    in_force = [
+        pk
+        for pk, loan_id, number in ScheduleVersion.objects.filter(loan_id__in=list(by_id))
+        .order_by()
+        .values_list("pk", "loan_id", "version")
+        if number == by_id[loan_id].current_version
+    ]
     past_due: dict[int, list[Installment]] = defaultdict(list)
     for item in (
-        Installment.objects.filter(
-            loan_id__in=list(by_id), due_date__lt=business_date, version__version=F("loan__current_version")
-        )
+        Installment.objects.filter(version_id__in=in_force, due_date__lt=business_date)
         .exclude(status=InstallmentStatus.PAID)
         .order_by("loan_id", "due_date", "number")
     ):

@@ -395,6 +395,25 @@ def test_its_queries_do_not_grow_with_the_number_of_loans(loan):
     assert len(ten.captured_queries) < 30
 
 
+def test_it_gives_the_connection_back_with_its_own_settings(loan):
+    """The sweep runs without JIT and parallel workers; the worker's connection, reused by other tasks, gets its
+    settings back."""
+    require_service(connection.vendor == "postgresql", "needs PostgreSQL")
+    build_book(loan, count=3, business_date=BUSINESS_DATE)
+
+    def session_settings():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT current_setting('jit'), current_setting('max_parallel_workers_per_gather')")
+            return cursor.fetchone()
+
+    before = session_settings()
+    with CaptureQueriesContext(connection) as run:
+        sweep_daily(business_date=BUSINESS_DATE)
+
+    assert "set_config('jit', 'off', false)" in run.captured_queries[0]["sql"]
+    assert session_settings() == before
+
+
 # --- two sweeps at once, and a sweep killed mid-run (PostgreSQL, committed data) -----------------------------------
 @pytest.fixture
 def template(staff, product):
