@@ -1,6 +1,6 @@
 """Reads for the application pages: branch-scoped, joined up front so a page costs the same whatever its rows."""
 
-from django.db.models import Max, Prefetch, Q, QuerySet
+from django.db.models import Max, Prefetch, Q, QuerySet, prefetch_related_objects
 from django.utils import timezone
 
 from accounts.models import User, attach_people, name_fields
@@ -183,7 +183,15 @@ def application_detail(*, user: User, pk: int, events: bool = True) -> Applicati
     # The people in one query of their own: nine tables in one join took PostgreSQL 4.3 ms to plan, ten times the
     # lookup itself (docs/performance.md), and a prefetch each was four queries.
     attach_people(application, "officer", "created_by", "initial_reviewer", "approved_by")
+    if application.status in _WITH_CONTRACT:
+        # The page's "Contract and loan" card: both in one query (postloan's models, reached through the relation).
+        contract = Application._meta.get_field("contract").related_model
+        prefetch_related_objects([application], Prefetch("contract", queryset=contract.objects.select_related("loan")))
     return application
+
+
+# The statuses whose page shows the contract and its loan (templates/applications/includes/summary_actions.html).
+_WITH_CONTRACT = frozenset({S.APPROVED, S.CONTRACTED, S.DISBURSED})
 
 
 def borrowers_for(user: User) -> QuerySet[Borrower]:

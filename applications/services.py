@@ -583,7 +583,10 @@ def disclosure_acknowledge(*, application: Application, by: User) -> DisclosureA
 
 def has_current_acknowledgement(application: Application) -> bool:
     disclosure = application.product.current_disclosure()
-    return disclosure is not None and application.acknowledgements.filter(disclosure=disclosure).exists()
+    # All of them rather than a filtered EXISTS: an application has one or two, and the page prefetches them.
+    return disclosure is not None and any(
+        acknowledgement.disclosure_id == disclosure.pk for acknowledgement in application.acknowledgements.all()
+    )
 
 
 def _age_on(birth_date, day) -> int:

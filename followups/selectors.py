@@ -4,7 +4,7 @@ import re
 from datetime import date, timedelta
 
 from django.conf import settings
-from django.db.models import Count, F, Prefetch, Q, QuerySet, prefetch_related_objects
+from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import translation
 
@@ -98,14 +98,14 @@ def review_queue(*, user: User) -> QuerySet[FollowUp]:
 
 def verification_calls(application: Application) -> dict:
     """The application's verification calls (信息核实) for the reviewer deciding on it: `planned`, the one still to
-    make (soonest due), and `result`, the latest recorded, with its questions. One query for the calls (an
-    application has one or two), one more for the questions when one was recorded."""
+    make (soonest due), and `result`, the latest recorded, each with its officer (what the card shows; the answers
+    are on the record's own page). One query (an application has one or two)."""
     calls = list(
         FollowUp.objects.filter(
             application=application,
             kind=FollowUpKind.VERIFICATION_CALL,
             status__in=(*OPEN_FOLLOWUP_STATUSES, Status.COMPLETED, Status.APPROVED),
-        ).select_related("officer", "completed_by", "reviewed_by", "question_set")
+        ).select_related("officer")
     )
     planned = min(
         (call for call in calls if call.status in OPEN_FOLLOWUP_STATUSES),
@@ -117,8 +117,6 @@ def verification_calls(application: Application) -> dict:
         key=lambda call: (call.completed_at, call.pk),
         default=None,
     )
-    if result is not None:
-        prefetch_related_objects([result], "question_set__questions")
     return {"planned": planned, "result": result}
 
 

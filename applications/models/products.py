@@ -106,6 +106,11 @@ class Product(TimeStampedModel):
         return self.penalty_rate if self.penalty_rate is not None else contract_rate * Decimal("1.5")
 
     def current_disclosure(self) -> "RiskDisclosure | None":
+        """The newest version; from `prefetch_related("disclosures")` when the caller made one (the application
+        page does), else one query."""
+        prefetched = getattr(self, "_prefetched_objects_cache", {}).get("disclosures")
+        if prefetched is not None:
+            return max(prefetched, key=lambda disclosure: disclosure.version, default=None)
         return self.disclosures.order_by("-version").first()
 
 
