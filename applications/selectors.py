@@ -168,8 +168,8 @@ def application_detail(*, user: User, pk: int, events: bool = True) -> Applicati
         "parties",
         Prefetch("collateral", queryset=Collateral.objects.select_related("custodian")),
         Prefetch("reviews", queryset=Review.objects.select_related("reviewer")),
-        "acknowledgements__disclosure",
-        "acknowledgements__witnessed_by",
+        # Which versions were acknowledged (the disclosure page adds who witnessed them).
+        "acknowledgements",
         "product__disclosures",
     ]
     if events:

@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db.models import prefetch_related_objects
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -102,6 +103,8 @@ def disclosure(request: HttpRequest, pk: int) -> HttpResponse:
             tab="summary",
         )
     application = get_application_for_user(request, pk)
+    # Who witnessed each acknowledgement and of which version: shown here only, so not read for every page.
+    prefetch_related_objects([application], "acknowledgements__disclosure", "acknowledgements__witnessed_by")
     versions = sorted(application.product.disclosures.all(), key=lambda version: version.version)
     current = versions[-1] if versions else None
     acknowledgement = next(
