@@ -1,6 +1,6 @@
 """What the application's review pages show about pre-loan contacts, without touching the applications views: the
 verification call's result (信息核实) for the reviewer deciding, the call still planned, and whether the user may plan
-one. One query per page, two once a call is recorded, whatever the application holds."""
+one. One query per page, whatever the application holds."""
 
 from django import template
 

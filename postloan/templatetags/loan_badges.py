@@ -78,12 +78,6 @@ def bucket_label(bucket: str) -> str:
 def installment_badge(state: str) -> str:
     """`data-state` is what tests and the schedule's readers look for."""
     if state not in _INSTALLMENT_LOOK:
-        return format_html('<span class="badge text-bg-light border" data-state="not_due">{}</span>', _("Not due"))
+        return state_badge("not_due", _("Not due"), shade="text-bg-light border", attribute="state")
     shade, symbol, label = _INSTALLMENT_LOOK[state]
-    return format_html(
-        '<span class="badge {}" data-state="{}"><span aria-hidden="true">{}</span> {}</span>',
-        shade,
-        state,
-        symbol,
-        label,
-    )
+    return state_badge(state, label, shade=shade, symbol=symbol, attribute="state")
