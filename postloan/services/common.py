@@ -122,7 +122,14 @@ def past_due_amount(installments: Iterable[Installment], today: date) -> Decimal
     )
 
 
-def loan_refresh_summary(loan: Loan, *, by: User | None = None, today: date | None = None) -> Loan:
+def loan_refresh_summary(
+    loan: Loan,
+    *,
+    by: User | None = None,
+    today: date | None = None,
+    installments: list[Installment] | None = None,
+    credit: Decimal | None = None,
+) -> Loan:
     """Recompute the loan's summary columns from its current installments and active allocations, and save them.
 
     The one place that sets outstanding principal, the next due date and amount (the oldest installment not fully
@@ -131,15 +138,21 @@ def loan_refresh_summary(loan: Loan, *, by: User | None = None, today: date | No
     reversal, and makes an overdue loan active again once nothing is past due. Making a loan overdue is left to the
     daily sweep, which also sends `loan_became_overdue`. Call it with the loan row locked, after every change to the
     installments or allocations.
+
+    A posting that holds the current installments and the new credit balance in memory, as written, passes them
+    (`installments`, `credit`) instead of having them read again.
     """
     today = today or local_today()
-    installments = list(Installment.objects.filter(loan=loan, version__version=loan.current_version))
-    installments.sort(key=lambda item: (item.due_date, item.number))
+    if installments is None:
+        installments = list(Installment.objects.filter(loan=loan, version__version=loan.current_version))
+    installments = sorted(installments, key=lambda item: (item.due_date, item.number))
     unpaid = [item for item in installments if item.outstanding > 0]
     loan.outstanding_principal = sum((item.principal_outstanding for item in installments), ZERO)
-    loan.credit_balance = Allocation.objects.filter(loan=loan, is_active=True).aggregate(
-        total=Sum("to_credit", default=ZERO)
-    )["total"]
+    if credit is None:
+        credit = Allocation.objects.filter(loan=loan, is_active=True).aggregate(total=Sum("to_credit", default=ZERO))[
+            "total"
+        ]
+    loan.credit_balance = credit
     oldest = unpaid[0] if unpaid else None
     loan.next_due_date = oldest.due_date if oldest else None
     loan.next_due_amount = oldest.outstanding if oldest else ZERO

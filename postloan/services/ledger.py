@@ -120,6 +120,12 @@ def lock_loan(loan: Loan) -> Loan:
     return Loan.objects.select_for_update().get(pk=loan.pk)
 
 
+def hand_back(loan: Loan, locked: Loan) -> None:
+    """Give the caller's loan object what the posting saved on its locked copy, without reading the row again."""
+    for field in Loan._meta.concrete_fields:
+        setattr(loan, field.attname, getattr(locked, field.attname))
+
+
 def require_open(loan: Loan) -> None:
     if loan.status not in OPEN_LOAN_STATUSES:
         raise TransitionError(

@@ -35,6 +35,7 @@ from .ledger import (
     clean_reference,
     credit_balance,
     existing_repayment,
+    hand_back,
     lock_loan,
     require_open,
     save_repayment,
@@ -192,7 +193,9 @@ def payoff_post(
         plan = ledger.plan(credit + quote.total, everything=True)
         if plan.leftover:
             raise AssertionError(f"payoff of loan {locked.pk} left {plan.leftover} unallocated")
-        ledger.apply(plan, repayment=repayment, credit_before=credit, generation=locked.allocation_generation)
+        credit_after = ledger.apply(
+            plan, repayment=repayment, credit_before=credit, generation=locked.allocation_generation
+        )
         ledger.write(by)
         loan_event(
             locked,
@@ -208,8 +211,8 @@ def payoff_post(
             credit_used=credit,
             interest_waived=sum((amount for _key, amount in quote.interest_waived), ZERO),
         )
-        loan_refresh_summary(locked, by=by, today=today)
+        loan_refresh_summary(locked, by=by, today=today, installments=ledger.installments, credit=credit_after)
         if locked.status != LoanStatus.PAID_OFF:
             raise AssertionError(f"payoff of loan {locked.pk} left it {locked.status}")
-    loan.refresh_from_db()
+    hand_back(loan, locked)
     return repayment

@@ -45,6 +45,7 @@ from .ledger import (
     clean_reference,
     credit_balance,
     existing_repayment,
+    hand_back,
     lock_loan,
     require_open,
     save_repayment,
@@ -156,7 +157,9 @@ def repayment_post(
         winner = save_repayment(repayment, loan=locked, amount=amount)
         if winner is not None:
             return winner
-        ledger.apply(plan, repayment=repayment, credit_before=credit, generation=locked.allocation_generation)
+        credit_after = ledger.apply(
+            plan, repayment=repayment, credit_before=credit, generation=locked.allocation_generation
+        )
         ledger.write(by)
         loan_event(
             locked,
@@ -173,9 +176,11 @@ def repayment_post(
             **({"prepaid": prepayment.principal} if prepayment is not None else {}),
         )
         if prepayment is not None:
+            # The prepayment put a new schedule in force: its installments are read again.
             _put_prepayment_in_force(locked, prepayment, repayment=repayment, by=by)
-        loan_refresh_summary(locked, by=by, today=today)
-    loan.refresh_from_db()
+        current = ledger.installments if prepayment is None else None
+        loan_refresh_summary(locked, by=by, today=today, installments=current, credit=credit_after)
+    hand_back(loan, locked)
     return repayment
 
 
