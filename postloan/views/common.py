@@ -21,18 +21,33 @@ from ..models import Contract, Loan, TransitionError
 PAGE_SIZE = 25
 
 
+# What the loan's smaller pages show beside it.
+LOAN_PAGE_RELATED = ("borrower", "officer", "branch", "product")
+
+
 def get_loan_for_user(
-    request: HttpRequest, pk: int, action: str = "loan.view", *, detail: bool = False, tab: str = "schedule"
+    request: HttpRequest,
+    pk: int,
+    action: str = "loan.view",
+    *,
+    detail: bool = False,
+    tab: str = "schedule",
+    related: tuple[str, ...] = LOAN_PAGE_RELATED,
 ) -> Loan:
     """The one access check for loans: 403 for a role without `action`, 404 outside the branch scope.
 
-    With `detail`, the loan comes with everything its page shows on `tab` (selectors.loan_detail).
+    With `detail`, the loan comes with everything its page shows on `tab` (selectors.loan_detail); else with the
+    `related` rows joined. A posting that shows nothing passes none: at 1M loans the four joins made this read take
+    3.2 ms instead of 0.6 ms (docs/performance.md, session 10).
     """
     require(request.user, action)
     if detail:
         return selectors.loan_detail(request.user, pk, tab=tab)
+    loans = selectors.loans_for(request.user)
+    if related:  # select_related() with no names would join every non-null foreign key, recursively
+        loans = loans.select_related(*related)
     try:
-        return selectors.loans_for(request.user).select_related("borrower", "officer", "branch", "product").get(pk=pk)
+        return loans.get(pk=pk)
     except Loan.DoesNotExist:
         raise Http404(_("No such loan in your branch.")) from None
 

@@ -63,7 +63,9 @@ def _render_post_page(request, loan, form, preview, status=200):
 @login_required
 def repayment_post(request: HttpRequest, pk: int) -> HttpResponse:
     """The officer records money received. "Preview" (or htmx on change) shows the allocation; "Confirm" posts it."""
-    loan = get_loan_for_user(request, pk, action="repayment.post")
+    # The form names the borrower; a posting redirects (a form sent back with errors reads the borrower then).
+    related = ("borrower",) if request.method == "GET" else ()
+    loan = get_loan_for_user(request, pk, action="repayment.post", related=related)
     if not loan.is_open:
         messages.error(
             request,
@@ -123,7 +125,7 @@ def repayment_post(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def repayment_preview(request: HttpRequest, pk: int) -> HttpResponse:
     """The htmx fragment: how the payment in the form would be allocated, and the Confirm button."""
-    loan = get_loan_for_user(request, pk, action="repayment.post")
+    loan = get_loan_for_user(request, pk, action="repayment.post", related=())
     form = RepaymentForm(request.POST, loan=loan)
     preview = _preview(loan, form)
     return render(

@@ -13,7 +13,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from postloan import services
-from postloan.models import Allocation, Loan, LoanEvent, Repayment, TransitionError
+from postloan.models import Allocation, Installment, Loan, LoanEvent, Repayment, TransitionError
 
 from .factories import disbursed_loan, installments, on, paid_columns, post, set_penalty
 
@@ -206,3 +206,22 @@ def test_it_lets_only_officers_of_the_branch_post(loan, staff):
             post(loan, "100.00", paid_on=date(2026, 2, 1), reference="R1", by=staff["other_officer"])
 
     assert not Repayment.objects.exists()
+
+
+def test_it_records_who_changed_each_installment_in_its_history(loan, staff):
+    # One installment changed takes a plain UPDATE, two take bulk_update: both record the poster in the history.
+    with on(date(2026, 3, 20)):
+        post(loan, "100.00", paid_on=date(2026, 3, 20), reference="BANK-0001", by=staff["officer"])
+        post(loan, "11000.00", paid_on=date(2026, 3, 20), reference="BANK-0002", by=staff["officer"])
+
+    first, second = installments(loan)[:2]
+    changes = [
+        (row.number, str(row.interest_paid), str(row.principal_paid), row.history_type, row.history_user)
+        for row in Installment.history.filter(id__in=[first.pk, second.pk], history_type="~").order_by("history_id")
+    ]
+    assert changes == [
+        (1, "100.00", "0.00", "~", staff["officer"]),
+        (1, "600.00", "10000.00", "~", staff["officer"]),
+        (2, "500.00", "0.00", "~", staff["officer"]),
+    ]
+    assert (first.status, second.interest_paid, second.principal_paid) == ("paid", D("500.00"), D("0.00"))
