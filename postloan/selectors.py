@@ -48,6 +48,13 @@ from .models import (
 from .models.loans import LIST_ORDER, OVERDUE_ORDER
 
 LIST_RELATED = ("borrower", "branch", "officer")
+# The follow-ups still in work, shown on the loan's page above the tabs: planned, returned for correction, completed
+# and waiting for review (followups.models.FollowUpStatus, named here: postloan does not import the followups app).
+# The approved and cancelled ones, most of an old loan's, are on the follow-ups tab.
+FOLLOWUPS_IN_WORK = ("planned", "returned", "completed")
+# What a follow-up's line on the loan's page shows: not its record (answers, summary, next steps), which its own page
+# reads.
+FOLLOWUP_ROW_FIELDS = ("loan", "kind", "due_on", "status", "completed_at", "risk_level", *name_fields("officer"))
 # Filter values of the loan list that stand for several statuses or classes: the open loans (active or overdue), and
 # the non-performing ones (不良: substandard, doubtful or loss), as the dashboard counts them.
 STATUS_OPEN = "open"
@@ -164,11 +171,12 @@ def _narrowed(
 def loan_detail(user: User, pk: int, *, tab: str = "schedule") -> Loan:
     """One loan with everything its page shows, in a fixed number of queries; 404 outside the user's scope.
 
-    Always: `loan.schedule` (the schedule in force), `loan.repayment_count`, the contract, the live classification
-    proposals, restructurings, follow-ups and open warnings. The rows of one `tab` only, the one shown:
-    "classification" gives `loan.classification_history`, "versions" `loan.version_list`; the repayments and the
-    timeline come a page at a time from `loan_repayments` and `loan_events`. Every tab's rows on every view cost an
-    old loan's page most of its time.
+    Always: `loan.schedule` (the schedule in force), `loan.repayment_count`, `loan.followup_count`, the contract, the
+    live classification proposals, restructurings, the follow-ups in work (`loan.followups_in_work`) and open
+    warnings. The rows of one `tab` only, the one shown: "classification" gives `loan.classification_history`,
+    "versions" `loan.version_list`; the repayments, follow-ups and the timeline come a page at a time from
+    `loan_repayments`, `loan_followups` and `loan_events`. Every tab's rows on every view cost an old loan's page most
+    of its time.
     """
     installments = Installment.objects.filter(version__version=F("loan__current_version")).order_by(
         "due_date", "number"
@@ -178,7 +186,7 @@ def loan_detail(user: User, pk: int, *, tab: str = "schedule") -> Loan:
         # that took PostgreSQL 5 ms to plan for a 0.3 ms lookup (docs/performance.md).
         loans_for(user)
         .select_related(*LIST_RELATED, "product", "contract")
-        .annotate(repayment_count=_count_of(Repayment))
+        .annotate(repayment_count=_count_of(Repayment), followup_count=_count_of(_related_model("followups")))
         .prefetch_related(
             Prefetch("installments", queryset=installments, to_attr="schedule"),
             # The proposal waiting for a manager and the one in force; the restructuring requests, newest first.
@@ -196,11 +204,16 @@ def loan_detail(user: User, pk: int, *, tab: str = "schedule") -> Loan:
                 ),
                 to_attr="restructuring_list",
             ),
-            # The Follow-ups section (followups app, reached through the reverse relations: no import of it here).
+            # The Follow-ups card (followups app, reached through the reverse relations: no import of it here). Only
+            # those in work: an old loan's 20 and more finished ones pushed the schedule off the screen.
             Prefetch(
                 "followups",
-                queryset=_related_model("followups").objects.select_related("officer").order_by("due_on", "pk"),
-                to_attr="followup_list",
+                queryset=_related_model("followups")
+                .objects.filter(status__in=FOLLOWUPS_IN_WORK)
+                .select_related("officer")
+                .only(*FOLLOWUP_ROW_FIELDS)
+                .order_by("due_on", "pk"),
+                to_attr="followups_in_work",
             ),
             Prefetch(
                 "warnings",
@@ -246,6 +259,18 @@ def loan_repayments(loan: Loan) -> QuerySet[Repayment]:
         .select_related("posted_by", "reversal", "reversal__reversed_by")
         .prefetch_related(Prefetch("allocations", queryset=allocations, to_attr="active_allocations"))
         .order_by("-paid_on", "-posted_at", "-pk")
+    )
+
+
+def loan_followups(loan: Loan) -> QuerySet:
+    """A loan's follow-ups, finished or not, latest due first, with their officer: the follow-ups tab, read a page at
+    a time (an old or long-overdue loan has twenty and more)."""
+    return (
+        _related_model("followups")
+        .objects.filter(loan=loan)
+        .select_related("officer")
+        .only(*FOLLOWUP_ROW_FIELDS)
+        .order_by("-due_on", "-pk")
     )
 
 

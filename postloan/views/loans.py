@@ -25,6 +25,7 @@ from .risk import risk_context
 TABS = (
     ("schedule", gettext_lazy("Schedule")),
     ("repayments", gettext_lazy("Repayments")),
+    ("followups", gettext_lazy("Follow-ups")),
     ("penalties", gettext_lazy("Penalty interest")),
     ("classification", gettext_lazy("Classification")),
     ("versions", gettext_lazy("Schedule versions")),
@@ -32,7 +33,7 @@ TABS = (
 )
 
 
-# Repayments and timeline events per page of the loan page's tabs.
+# Repayments, follow-ups and timeline events per page of the loan page's tabs.
 TAB_PAGE_SIZE = 20
 
 
@@ -164,6 +165,9 @@ def loan_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "may_reverse": can(user, "repayment.reverse"),
         "may_view_warnings": can(user, "warning.view"),
         "repayment_count": loan.repayment_count,
+        "followup_count": loan.followup_count,
+        # The card above the tabs lists those in work; it links to the tab when there are finished ones too.
+        "has_finished_followups": loan.followup_count > len(loan.followups_in_work),
         "versions": getattr(loan, "version_list", []),
         "penalties": selectors.penalty_summary(loan) if tab == "penalties" else [],
         **_tab_page(request, loan, tab),
@@ -173,11 +177,16 @@ def loan_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _tab_page(request: HttpRequest, loan: Loan, tab: str) -> dict:
-    """The repayments (their count is known) or the timeline, one page of them, newest first."""
+    """The repayments or the follow-ups (their counts are known) or the timeline, one page of them, newest first."""
     number = request.GET.get("page")
     if tab == "repayments":
         page = counted_page(
             selectors.loan_repayments(loan), count=loan.repayment_count, number=number, per_page=TAB_PAGE_SIZE
+        )
+        return {"page_obj": page}
+    if tab == "followups":
+        page = counted_page(
+            selectors.loan_followups(loan), count=loan.followup_count, number=number, per_page=TAB_PAGE_SIZE
         )
         return {"page_obj": page}
     if tab == "timeline":

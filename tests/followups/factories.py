@@ -122,6 +122,21 @@ def planned_followup(
     return followup
 
 
+def loan_followup(loan: Loan, *, due_on: date, status: str = "planned", kind: str = FollowUpKind.EXTRA, **fields):
+    """A follow-up of the loan in any status, written as it is (no service): for pages that list follow-ups. An extra
+    follow-up unless told, the only kind a loan may have any number of."""
+    return FollowUp.objects.create(
+        loan=loan,
+        kind=kind,
+        branch_id=loan.branch_id,
+        officer=loan.officer,
+        due_on=due_on,
+        planned_on=due_on,
+        status=status,
+        **fields,
+    )
+
+
 def application_in_initial_review(staff, *, identity: str = RESIDENT_IDS[1], parties=()) -> Application:
     """A submitted application that the branch's reviewer has taken into initial review."""
     application = _application_with_parties(

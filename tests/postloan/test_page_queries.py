@@ -1,5 +1,5 @@
 """The loan pages cost the same number of queries whatever their rows: lists of 3 or 30 loans, a loan with 1 or 10
-repayments on every tab, the overdue list of 3 or 30 loans."""
+repayments and follow-ups on every tab, the overdue list of 3 or 30 loans."""
 
 from datetime import date
 
@@ -11,6 +11,7 @@ from django.urls import reverse
 from applications.models import Application
 from postloan.models import Contract, Loan
 from postloan.views.loans import TABS
+from tests.followups.factories import loan_followup
 
 from .factories import disbursed_loan, on, post
 
@@ -73,13 +74,17 @@ def test_it_lists_3_or_30_overdue_loans_with_the_same_queries(client, staff, loa
 
 
 @pytest.mark.parametrize("tab", [key for key, _label in TABS])
-def test_it_shows_a_loan_with_1_or_10_repayments_with_the_same_queries(client, staff, product, tab):
+def test_it_shows_a_loan_with_1_or_10_repayments_and_follow_ups_with_the_same_queries(client, staff, product, tab):
     small = disbursed_loan(staff)
     large = disbursed_loan(staff, identity="110105199001011232")
     with on(date(2026, 2, 5)):
         post(small, "100.00", paid_on=date(2026, 2, 5), reference="S-1", by=staff["officer"])
         for index in range(10):
             post(large, "100.00", paid_on=date(2026, 2, 5), reference=f"L-{index}", by=staff["officer"])
+    # In work (the card above the tabs) and finished (the follow-ups tab only).
+    for each, count in ((small, 2), (large, 10)):
+        for index in range(count):
+            loan_followup(each, due_on=date(2026, 2, 1 + index), status=("planned", "approved")[index % 2])
     client.force_login(staff["manager"])
 
     few = count_queries(client, reverse("postloan:detail", args=[small.pk]) + f"?tab={tab}")

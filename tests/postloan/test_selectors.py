@@ -7,6 +7,7 @@ from django.db import connection
 from django.http import Http404
 from django.test.utils import CaptureQueriesContext
 
+from followups.models import OPEN_FOLLOWUP_STATUSES, FollowUpStatus
 from postloan import selectors, services
 from postloan.models import Loan
 
@@ -88,3 +89,11 @@ def _touch(loan: Loan, tab: str) -> None:
     for change in loan.classification_history if tab == "classification" else []:
         str(change.by)
     list(loan.schedule_versions.all())
+
+
+def test_the_follow_ups_in_work_are_those_not_yet_approved_or_cancelled():
+    # postloan names the followups app's statuses as strings (it does not import the app): a status added there must
+    # be placed on the loan's page, in the card or on the tab only.
+    finished = {FollowUpStatus.APPROVED, FollowUpStatus.CANCELLED}
+    assert set(selectors.FOLLOWUPS_IN_WORK) == set(FollowUpStatus.values) - finished
+    assert set(OPEN_FOLLOWUP_STATUSES) <= set(selectors.FOLLOWUPS_IN_WORK)

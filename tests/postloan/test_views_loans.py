@@ -11,9 +11,11 @@ from django.urls import reverse
 from accounts.models import User
 from accounts.roles import Role
 from postloan.models import ClassificationChange, Installment, Loan, PenaltyAccrual
+from postloan.views.loans import TAB_PAGE_SIZE
 from tests.applications.factories import RESIDENT_IDS
+from tests.followups.factories import loan_followup
 
-from .factories import disbursed_loan, mark_overdue, on, post
+from .factories import at, disbursed_loan, mark_overdue, on, post
 
 pytestmark = pytest.mark.django_db
 
@@ -246,6 +248,88 @@ def test_it_shows_classification_history_penalties_versions_and_timeline(client,
     assert "Disbursed" in timeline and "¥120,000.00 disbursed on 2026-01-10" in timeline
 
 
+# --- follow-ups: those in work above the tabs, all of them on their tab ---------------------------------------------
+def followups_card(response) -> str:
+    content = response.content.decode()
+    return text_of(re.search(r'data-testid="loan-followups"(.*?)</section>', content, re.S).group(1))
+
+
+def text_of(html: str) -> str:
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+
+
+def test_the_follow_ups_card_shows_those_in_work_and_links_to_all_of_them(client, staff, loan):
+    planned = loan_followup(loan, kind="first", due_on=date(2026, 2, 9))
+    returned = loan_followup(loan, due_on=date(2026, 2, 1), status="returned")
+    waiting = loan_followup(loan, due_on=date(2026, 1, 20), status="completed", completed_at=at(date(2026, 1, 21)))
+    approved = loan_followup(loan, kind="second", due_on=date(2026, 1, 15), status="approved")
+    cancelled = loan_followup(loan, due_on=date(2026, 1, 12), status="cancelled")
+    client.force_login(staff["officer"])
+
+    response = client.get(detail_url(loan))
+
+    content = response.content.decode()
+    for shown in (planned, returned, waiting):
+        assert f'data-testid="loan-followup-{shown.pk}"' in content
+    for finished in (approved, cancelled):
+        assert f'data-testid="loan-followup-{finished.pk}"' not in content
+    card = followups_card(response)
+    assert "Follow-ups in work (3)" in card
+    assert "First follow-up (D+30) · 2026-02-09 · pl_officer Planned" in card
+    assert "Returned for correction" in card and "Completed, waiting for review" in card
+    assert "Second follow-up (D+90)" not in card and "Approved" not in card
+    assert "All follow-ups (5)" in card
+    assert 'href="?tab=followups" data-testid="all-followups"' in content
+
+
+def test_the_follow_ups_card_says_when_none_is_in_work(client, staff, loan):
+    client.force_login(staff["officer"])
+
+    card = followups_card(client.get(detail_url(loan)))
+    assert "Follow-ups in work (0)" in card and "No follow-up is in work on this loan." in card
+    assert "All follow-ups" not in card  # nothing finished either: no tab to point to
+
+    loan_followup(loan, due_on=date(2026, 1, 15), status="approved")
+    card = followups_card(client.get(detail_url(loan)))
+    assert "No follow-up is in work on this loan." in card and "All follow-ups (1)" in card
+
+
+def test_the_follow_ups_tab_lists_every_follow_up_latest_due_first_a_page_at_a_time(client, staff, loan):
+    # 21 follow-ups, one a day from 1 January, every other one approved; the latest is planned.
+    for day in range(TAB_PAGE_SIZE + 1):
+        loan_followup(loan, due_on=date(2026, 1, 1 + day), status="planned" if day % 2 == 0 else "approved")
+    reviewed = loan.followups.get(due_on=date(2026, 1, 20))
+    reviewed.completed_at, reviewed.risk_level = at(date(2026, 1, 22)), "high"
+    reviewed.save(update_fields=["completed_at", "risk_level"])
+    client.force_login(staff["manager"])
+
+    def rows_of(page: int) -> list[str]:
+        response = client.get(detail_url(loan, "followups") + f"&page={page}")
+        assert response.status_code == 200
+        content = response.content.decode()
+        return [text_of(row) for row in re.findall(r'<tr data-testid="followup-\d+">(.*?)</tr>', content, re.S)]
+
+    first, second = rows_of(1), rows_of(2)
+    assert len(first) == TAB_PAGE_SIZE and len(second) == 1
+    assert first[0] == "Extra follow-up 2026-01-21 pl_officer Planned"
+    assert first[1] == "Extra follow-up 2026-01-20 pl_officer Approved 2026-01-22 High"
+    assert second == ["Extra follow-up 2026-01-01 pl_officer Planned"]
+    page = client.get(detail_url(loan, "followups")).content.decode()
+    assert "Page 1 of 2" in page and "tab=followups&amp;page=2" in page
+    assert f'href="/followups/{reviewed.pk}/"' in page
+    assert re.search(r'href="\?tab=followups"[^>]*>\s*Follow-ups\s*<span[^>]*>21</span>', page)
+    # Above the tabs, the 11 planned ones; the card links here.
+    assert "Follow-ups in work (11)" in text_of(page) and "All follow-ups (21)" in page
+
+
+def test_the_follow_ups_tab_says_when_the_loan_has_none(client, staff, loan):
+    client.force_login(staff["officer"])
+
+    page = text(client.get(detail_url(loan, "followups")))
+
+    assert "This loan has no follow-ups yet." in page
+
+
 def test_it_shows_a_schedule_version_and_404s_a_missing_one(client, staff, loan):
     client.force_login(staff["manager"])
 
@@ -277,6 +361,13 @@ def test_it_hides_another_branchs_loan_pages(client, staff, loan, name):
     client.force_login(staff["other_officer"])
 
     assert client.get(reverse(name, args=[loan.pk])).status_code == 404
+
+
+def test_it_hides_another_branchs_loan_follow_ups(client, staff, loan):
+    loan_followup(loan, due_on=date(2026, 2, 9))
+    client.force_login(staff["other_manager"])
+
+    assert client.get(detail_url(loan, "followups")).status_code == 404
 
 
 def test_it_refuses_the_loans_page_to_a_borrower(client, staff, loan, role_users):
