@@ -20,6 +20,7 @@ from django.shortcuts import get_object_or_404
 
 from accounts.models import User, name_fields
 from accounts.permissions import scope
+from core.dates import local_today
 from core.status_counts import per_status
 
 from .models import (
@@ -52,6 +53,9 @@ LIST_RELATED = ("borrower", "branch", "officer")
 # and waiting for review (followups.models.FollowUpStatus, named here: postloan does not import the followups app).
 # The approved and cancelled ones, most of an old loan's, are on the follow-ups tab.
 FOLLOWUPS_IN_WORK = ("planned", "returned", "completed")
+# Of the planned ones, the card lists those late or due within this many days: the quarterly follow-ups are planned
+# up to maturity at disbursement, and years of them would bury the ones that matter now.
+FOLLOWUP_CARD_DAYS = 30
 # What a follow-up's line on the loan's page shows: not its record (answers, summary, next steps), which its own page
 # reads.
 FOLLOWUP_ROW_FIELDS = ("loan", "kind", "due_on", "status", "completed_at", "risk_level", *name_fields("officer"))
@@ -168,19 +172,20 @@ def _narrowed(
     return queryset
 
 
-def loan_detail(user: User, pk: int, *, tab: str = "schedule") -> Loan:
+def loan_detail(user: User, pk: int, *, tab: str = "schedule", today: date | None = None) -> Loan:
     """One loan with everything its page shows, in a fixed number of queries; 404 outside the user's scope.
 
     Always: `loan.schedule` (the schedule in force), `loan.repayment_count`, `loan.followup_count`, the contract, the
-    live classification proposals, restructurings, the follow-ups in work (`loan.followups_in_work`) and open
-    warnings. The rows of one `tab` only, the one shown: "classification" gives `loan.classification_history`,
-    "versions" `loan.version_list`; the repayments, follow-ups and the timeline come a page at a time from
-    `loan_repayments`, `loan_followups` and `loan_events`. Every tab's rows on every view cost an old loan's page most
-    of its time.
+    live classification proposals, restructurings, the follow-ups in work (`loan.followups_in_work`: planned ones
+    only when due by `today` + FOLLOWUP_CARD_DAYS) and open warnings. The rows of one `tab` only, the one shown:
+    "classification" gives `loan.classification_history`, "versions" `loan.version_list`; the repayments, follow-ups
+    and the timeline come a page at a time from `loan_repayments`, `loan_followups` and `loan_events`. Every tab's
+    rows on every view cost an old loan's page most of its time.
     """
     installments = Installment.objects.filter(version__version=F("loan__current_version")).order_by(
         "due_date", "number"
     )
+    horizon = (today or local_today()) + timedelta(days=FOLLOWUP_CARD_DAYS)
     return get_object_or_404(
         # The page shows the contract's number only: its people and disbursement, joined here too, made ten tables
         # that took PostgreSQL 5 ms to plan for a 0.3 ms lookup (docs/performance.md).
@@ -210,6 +215,7 @@ def loan_detail(user: User, pk: int, *, tab: str = "schedule") -> Loan:
                 "followups",
                 queryset=_related_model("followups")
                 .objects.filter(status__in=FOLLOWUPS_IN_WORK)
+                .exclude(status="planned", due_on__gt=horizon)
                 .select_related("officer")
                 .only(*FOLLOWUP_ROW_FIELDS)
                 .order_by("due_on", "pk"),

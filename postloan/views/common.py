@@ -5,6 +5,7 @@ the function, 404 outside the branch scope), validates a form, calls one service
 """
 
 from collections.abc import Callable
+from datetime import date
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -32,6 +33,7 @@ def get_loan_for_user(
     *,
     detail: bool = False,
     tab: str = "schedule",
+    today: date | None = None,
     related: tuple[str, ...] = LOAN_PAGE_RELATED,
 ) -> Loan:
     """The one access check for loans: 403 for a role without `action`, 404 outside the branch scope.
@@ -42,7 +44,7 @@ def get_loan_for_user(
     """
     require(request.user, action)
     if detail:
-        return selectors.loan_detail(request.user, pk, tab=tab)
+        return selectors.loan_detail(request.user, pk, tab=tab, today=today)
     loans = selectors.loans_for(request.user)
     if related:  # select_related() with no names would join every non-null foreign key, recursively
         loans = loans.select_related(*related)

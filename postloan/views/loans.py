@@ -148,8 +148,8 @@ def loan_detail(request: HttpRequest, pk: int) -> HttpResponse:
     tab = request.GET.get("tab", "schedule")
     if tab not in dict(TABS):
         tab = "schedule"
-    loan = get_loan_for_user(request, pk, detail=True, tab=tab)
     today = local_today()
+    loan = get_loan_for_user(request, pk, detail=True, tab=tab, today=today)
     rows, totals = schedule_rows(loan.schedule, today)
     user = request.user
     context = {
@@ -166,8 +166,8 @@ def loan_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "may_view_warnings": can(user, "warning.view"),
         "repayment_count": loan.repayment_count,
         "followup_count": loan.followup_count,
-        # The card above the tabs lists those in work; it links to the tab when there are finished ones too.
-        "has_finished_followups": loan.followup_count > len(loan.followups_in_work),
+        # The card above the tabs lists those in work and due soon; it links to the tab when there are more.
+        "has_more_followups": loan.followup_count > len(loan.followups_in_work),
         "versions": getattr(loan, "version_list", []),
         "penalties": selectors.penalty_summary(loan) if tab == "penalties" else [],
         **_tab_page(request, loan, tab),

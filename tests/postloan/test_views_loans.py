@@ -2,7 +2,7 @@
 overdue list; who may see them (403 for a role without the function, 404 for another branch)."""
 
 import re
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -10,7 +10,9 @@ from django.urls import reverse
 
 from accounts.models import User
 from accounts.roles import Role
+from core.dates import local_today
 from postloan.models import ClassificationChange, Installment, Loan, PenaltyAccrual
+from postloan.selectors import FOLLOWUP_CARD_DAYS
 from postloan.views.loans import TAB_PAGE_SIZE
 from tests.applications.factories import RESIDENT_IDS
 from tests.followups.factories import loan_followup
@@ -280,6 +282,21 @@ def test_the_follow_ups_card_shows_those_in_work_and_links_to_all_of_them(client
     assert "Second follow-up (D+90)" not in card and "Approved" not in card
     assert "All follow-ups (5)" in card
     assert 'href="?tab=followups" data-testid="all-followups"' in content
+
+
+def test_the_follow_ups_card_leaves_planned_ones_due_after_thirty_days_to_the_tab(client, staff, loan):
+    today = local_today()
+    soon = loan_followup(loan, due_on=today + timedelta(days=FOLLOWUP_CARD_DAYS))
+    later = loan_followup(loan, due_on=today + timedelta(days=FOLLOWUP_CARD_DAYS + 1))
+    client.force_login(staff["officer"])
+
+    response = client.get(detail_url(loan))
+
+    content = response.content.decode()
+    assert f'data-testid="loan-followup-{soon.pk}"' in content
+    assert f'data-testid="loan-followup-{later.pk}"' not in content
+    card = followups_card(response)
+    assert "Follow-ups in work (1)" in card and "All follow-ups (2)" in card
 
 
 def test_the_follow_ups_card_says_when_none_is_in_work(client, staff, loan):
