@@ -18,8 +18,8 @@ from .prepayment import OVERPAYMENT_REDUCE_INSTALLMENT, OVERPAYMENT_SHORTEN_TERM
 from .repayments import (
     OVERPAYMENT_CREDIT,
     OVERPAYMENT_REFUSE,
+    RepaymentPreview,
     repayment_post,
-    repayment_prepayment_preview,
     repayment_preview,
     repayment_reverse,
 )
@@ -41,6 +41,7 @@ __all__ = [
     "OVERPAYMENT_SHORTEN_TERM",
     "PayoffQuote",
     "PrepaymentPlan",
+    "RepaymentPreview",
     "RestructuringPreview",
     "SweepResult",
     "TransitionError",
@@ -56,7 +57,6 @@ __all__ = [
     "payoff_post",
     "payoff_quote",
     "repayment_post",
-    "repayment_prepayment_preview",
     "repayment_preview",
     "repayment_reverse",
     "restructuring_approve",

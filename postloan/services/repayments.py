@@ -12,6 +12,7 @@
 """
 
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -65,16 +66,25 @@ OVERPAYMENT_REFUSE = "refuse"  # refuse a payment larger than what is payable no
 OVERPAYMENT_OPTIONS = (OVERPAYMENT_CREDIT, OVERPAYMENT_REFUSE, OVERPAYMENT_REDUCE_INSTALLMENT, OVERPAYMENT_SHORTEN_TERM)
 
 
-def repayment_preview(*, loan: Loan, amount, paid_on: date) -> AllocationPlan:
-    """How a payment posted now would be allocated; nothing is written.
+class RepaymentPreview(NamedTuple):
+    plan: AllocationPlan
+    # The new schedule a prepayment option would put in force; None when nothing is left over, or for the others.
+    prepayment: PrepaymentPlan | None
 
-    The plan's `amount` is the payment plus the loan's credit balance, which is used first.
+
+def repayment_preview(*, loan: Loan, amount, paid_on: date, overpayment: str = "") -> RepaymentPreview:
+    """How a payment posted now would be allocated and, for a prepayment option, the schedule it would put in force;
+    nothing is written. The form's preview, on every change of its fields.
+
+    The plan's `amount` is the payment plus the loan's credit balance, which is used first. A refused prepayment is a
+    ValidationError on `overpayment`.
     """
     amount = clean_amount(amount)
     require_open(loan)
     clean_paid_on(loan, paid_on)
     ledger = Ledger(loan, today=local_today())
-    return ledger.plan(credit_balance(loan) + amount, everything=standing_payoff(loan) is not None)
+    plan = ledger.plan(credit_balance(loan) + amount, everything=standing_payoff(loan) is not None)
+    return RepaymentPreview(plan, _prepayment(loan, ledger, plan, overpayment))
 
 
 def _prepayment(loan: Loan, ledger: Ledger, plan: AllocationPlan, overpayment: str) -> PrepaymentPlan | None:
@@ -88,17 +98,6 @@ def _prepayment(loan: Loan, ledger: Ledger, plan: AllocationPlan, overpayment: s
         today=ledger.today,
         leftover=plan.leftover,
     )
-
-
-def repayment_prepayment_preview(*, loan: Loan, amount, paid_on: date, overpayment: str) -> PrepaymentPlan | None:
-    """The new schedule a prepayment option would put in force (None when nothing is left over to prepay, or for
-    the other options); nothing is written. A refused prepayment is a ValidationError on `overpayment`."""
-    amount = clean_amount(amount)
-    require_open(loan)
-    clean_paid_on(loan, paid_on)
-    ledger = Ledger(loan, today=local_today())
-    plan = ledger.plan(credit_balance(loan) + amount, everything=standing_payoff(loan) is not None)
-    return _prepayment(loan, ledger, plan, overpayment)
 
 
 def repayment_post(

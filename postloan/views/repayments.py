@@ -30,8 +30,7 @@ def _preview(loan: Loan, form: RepaymentForm):
         return None
     data = form.cleaned_data
     try:
-        plan = services.repayment_preview(loan=loan, amount=data["amount"], paid_on=data["paid_on"])
-        prepayment = services.repayment_prepayment_preview(
+        plan, prepayment = services.repayment_preview(
             loan=loan, amount=data["amount"], paid_on=data["paid_on"], overpayment=data["overpayment"]
         )
     except (ValidationError, TransitionError) as error:

@@ -267,9 +267,11 @@ def test_an_earlier_credit_balance_is_prepaid_too(loan, staff):
 # --- the preview and the page -------------------------------------------------------------------------------------
 def test_the_preview_shows_the_new_schedule_and_writes_nothing(loan, staff):
     with on(FIRST_DUE):
-        plan = services.repayment_prepayment_preview(
+        preview = services.repayment_preview(
             loan=loan, amount=Decimal(FIRST_AND_EXTRA), paid_on=FIRST_DUE, overpayment="shorten_term"
         )
+    plan = preview.prepayment
+    assert preview.plan.leftover == Decimal("20000.00")  # what is left after the first installment is prepaid
     assert (plan.principal, plan.outstanding_after) == (Decimal("20000.00"), Decimal("90272.03"))
     assert (plan.old_payment, plan.new_payment) == (Decimal("10327.97"), Decimal("10282.65"))
     assert (plan.old_count, plan.new_count, plan.periods_saved) == (11, 9, 2)

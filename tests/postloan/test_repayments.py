@@ -150,7 +150,8 @@ def test_it_refuses_an_overpayment_when_asked_to(loan, staff):
 def test_it_previews_the_allocation_without_writing_anything(loan, staff):
     set_penalty(loan, 1, "45.00")
     with on(date(2026, 3, 20)):
-        plan = services.repayment_preview(loan=loan, amount="10700.00", paid_on=date(2026, 3, 20))
+        plan, prepayment = services.repayment_preview(loan=loan, amount="10700.00", paid_on=date(2026, 3, 20))
+        assert prepayment is None  # the overpayment is kept as credit unless a prepayment option is asked for
         assert not Repayment.objects.exists()
         post(loan, "10700.00", paid_on=date(2026, 3, 20), reference="AFTER-PREVIEW", by=staff["officer"])
 
