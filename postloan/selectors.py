@@ -3,6 +3,7 @@
 from datetime import date, timedelta
 
 from django.db.models import (
+    Case,
     Count,
     F,
     IntegerField,
@@ -14,6 +15,8 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Sum,
+    Value,
+    When,
 )
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
@@ -185,7 +188,6 @@ def loan_detail(user: User, pk: int, *, tab: str = "schedule", today: date | Non
     installments = Installment.objects.filter(version__version=F("loan__current_version")).order_by(
         "due_date", "number"
     )
-    horizon = (today or local_today()) + timedelta(days=FOLLOWUP_CARD_DAYS)
     return get_object_or_404(
         # The page shows the contract's number only: its people and disbursement, joined here too, made ten tables
         # that took PostgreSQL 5 ms to plan for a 0.3 ms lookup (docs/performance.md).
@@ -215,7 +217,7 @@ def loan_detail(user: User, pk: int, *, tab: str = "schedule", today: date | Non
                 "followups",
                 queryset=_related_model("followups")
                 .objects.filter(status__in=FOLLOWUPS_IN_WORK)
-                .exclude(status="planned", due_on__gt=horizon)
+                .exclude(_planned_later(today))
                 .select_related("officer")
                 .only(*FOLLOWUP_ROW_FIELDS)
                 .order_by("due_on", "pk"),
@@ -268,15 +270,26 @@ def loan_repayments(loan: Loan) -> QuerySet[Repayment]:
     )
 
 
-def loan_followups(loan: Loan) -> QuerySet:
-    """A loan's follow-ups, finished or not, latest due first, with their officer: the follow-ups tab, read a page at
-    a time (an old or long-overdue loan has twenty and more)."""
+def _planned_later(today: date | None) -> Q:
+    """The planned follow-ups due after the card's window: the rest of the plan, shown on the follow-ups tab only."""
+    return Q(status="planned", due_on__gt=(today or local_today()) + timedelta(days=FOLLOWUP_CARD_DAYS))
+
+
+def loan_followups(loan: Loan, *, today: date | None = None) -> QuerySet:
+    """A loan's follow-ups with their officer: the follow-ups tab, read a page at a time (an old or long-overdue loan
+    has twenty and more). What was done and what is due now come first, latest due first; then the plan further
+    ahead, in calendar order (a five-year loan's quarterly follow-ups would otherwise fill the first page)."""
+    later = _planned_later(today)
     return (
         _related_model("followups")
         .objects.filter(loan=loan)
         .select_related("officer")
         .only(*FOLLOWUP_ROW_FIELDS)
-        .order_by("-due_on", "-pk")
+        .annotate(
+            planned_later=Case(When(later, then=Value(True)), default=Value(False)),
+            later_due=Case(When(later, then=F("due_on"))),
+        )
+        .order_by("planned_later", "later_due", "-due_on", "-pk")
     )
 
 

@@ -1,5 +1,7 @@
 """The loan pages: the list, the overdue list, the loan's page with its tabs, a schedule version and the print view."""
 
+from datetime import date
+
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
@@ -170,14 +172,15 @@ def loan_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "has_more_followups": loan.followup_count > len(loan.followups_in_work),
         "versions": getattr(loan, "version_list", []),
         "penalties": selectors.penalty_summary(loan) if tab == "penalties" else [],
-        **_tab_page(request, loan, tab),
+        **_tab_page(request, loan, tab, today),
         **risk_context(user, loan),
     }
     return render(request, "postloan/loan_detail.html", context)
 
 
-def _tab_page(request: HttpRequest, loan: Loan, tab: str) -> dict:
-    """The repayments or the follow-ups (their counts are known) or the timeline, one page of them, newest first."""
+def _tab_page(request: HttpRequest, loan: Loan, tab: str, today: date) -> dict:
+    """The repayments or the follow-ups (their counts are known) or the timeline, one page of them, newest first (the
+    follow-ups planned beyond the card's window last)."""
     number = request.GET.get("page")
     if tab == "repayments":
         page = counted_page(
@@ -185,9 +188,8 @@ def _tab_page(request: HttpRequest, loan: Loan, tab: str) -> dict:
         )
         return {"page_obj": page}
     if tab == "followups":
-        page = counted_page(
-            selectors.loan_followups(loan), count=loan.followup_count, number=number, per_page=TAB_PAGE_SIZE
-        )
+        rows = selectors.loan_followups(loan, today=today)
+        page = counted_page(rows, count=loan.followup_count, number=number, per_page=TAB_PAGE_SIZE)
         return {"page_obj": page}
     if tab == "timeline":
         page = Paginator(selectors.loan_events(loan), TAB_PAGE_SIZE).get_page(number)

@@ -339,6 +339,20 @@ def test_the_follow_ups_tab_lists_every_follow_up_latest_due_first_a_page_at_a_t
     assert "Follow-ups in work (11)" in text_of(page) and "All follow-ups (21)" in page
 
 
+def test_the_follow_ups_tab_lists_the_plan_further_ahead_last_in_calendar_order(client, staff, loan):
+    today = local_today()
+    approved = loan_followup(loan, due_on=today - timedelta(days=60), status="approved")
+    due_soon = loan_followup(loan, due_on=today + timedelta(days=5))
+    in_a_year = loan_followup(loan, due_on=today + timedelta(days=365))
+    in_half_a_year = loan_followup(loan, due_on=today + timedelta(days=180))
+    client.force_login(staff["officer"])
+
+    content = client.get(detail_url(loan, "followups")).content.decode()
+
+    listed = [int(pk) for pk in re.findall(r'<tr data-testid="followup-(\d+)">', content)]
+    assert listed == [due_soon.pk, approved.pk, in_half_a_year.pk, in_a_year.pk]
+
+
 def test_the_follow_ups_tab_says_when_the_loan_has_none(client, staff, loan):
     client.force_login(staff["officer"])
 
