@@ -115,6 +115,18 @@ def test_a_loan_goes_from_contract_to_a_reversed_repayment(people, live_server, 
     assert page.locator(f"[data-testid=loan-row] >> text={loan.number}").is_visible()
     screenshot(page, f"{shot}-08-my-loans")
     page.goto(f"{live_server.url}/loans/{loan.pk}/")
+    # The follow-ups planned at disbursement: the first (D+30) is in work above the tabs, the whole plan on its tab.
+    plan = list(loan.followups.order_by("due_on", "pk"))
+    assert len(plan) > 1
+    card = page.locator("[data-testid=loan-followups]")
+    assert card.locator(f"[data-testid=loan-followup-{plan[0].pk}]").is_visible()
+    assert card.locator(f"[data-testid=loan-followup-{plan[-1].pk}]").count() == 0
+    click_and_wait(page, "[data-testid=all-followups]")
+    rows = page.locator("tr[data-testid^=followup-]")
+    assert rows.count() == len(plan)
+    assert rows.first.get_attribute("data-testid") == f"followup-{plan[0].pk}"  # due now first, the rest in order
+    screenshot(page, f"{shot}-08b-follow-up-plan")
+    page.goto(f"{live_server.url}/loans/{loan.pk}/")
     click_and_wait(page, "[data-testid=post-repayment]")
     first = loan.current_installments().first()
     page.fill("input[name=amount]", str(first.total_due))
