@@ -10,7 +10,7 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
-from core.badges import state_badge
+from core.badges import per_language, state_badge
 
 from ..models import ApplicationStatus as S
 
@@ -32,6 +32,7 @@ _STATUS_LOOK = {
 
 
 @register.simple_tag
+@per_language
 def application_status_badge(status: str) -> str:
     shade, symbol = _STATUS_LOOK.get(status, ("text-bg-secondary", ""))
     return state_badge(status, S(status).label, shade=shade, symbol=symbol)

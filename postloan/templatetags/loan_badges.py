@@ -9,7 +9,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from core.badges import state_badge
+from core.badges import per_language, state_badge
 
 from ..models import Bucket, Classification, LoanStatus
 
@@ -37,6 +37,7 @@ _INSTALLMENT_LOOK = {
 
 
 @register.simple_tag
+@per_language
 def loan_status_badge(status: str) -> str:
     shade, symbol = _STATUS_LOOK.get(status, ("text-bg-dark", ""))
     return state_badge(status, LoanStatus(status).label, shade=shade, symbol=symbol)
@@ -45,20 +46,26 @@ def loan_status_badge(status: str) -> str:
 @register.simple_tag
 def dpd_badge(loan) -> str:
     """Days past due with the aging bucket as its title; nothing loud for a current loan."""
-    bucket = Bucket(loan.bucket).label
-    if not loan.dpd:
+    return _dpd_badge(loan.dpd, loan.bucket)
+
+
+@per_language
+def _dpd_badge(dpd: int, bucket: str) -> str:
+    bucket = Bucket(bucket).label
+    if not dpd:
         return format_html('<span class="badge text-bg-light border" data-testid="dpd-badge">{}</span>', bucket)
-    if loan.dpd > 90:
+    if dpd > 90:
         shade = "text-bg-danger"
-    elif loan.dpd > 30:
+    elif dpd > 30:
         shade = "text-bg-warning"
     else:
         shade = "text-bg-warning bg-opacity-50"
-    days = ngettext("%(days)s day past due", "%(days)s days past due", loan.dpd) % {"days": loan.dpd}
+    days = ngettext("%(days)s day past due", "%(days)s days past due", dpd) % {"days": dpd}
     return format_html('<span class="badge {}" data-testid="dpd-badge" title="{}">{}</span>', shade, bucket, days)
 
 
 @register.simple_tag
+@per_language
 def classification_badge(classification: str) -> str:
     return format_html(
         '<span class="badge {}" data-classification="{}">{}</span>',
@@ -75,6 +82,7 @@ def bucket_label(bucket: str) -> str:
 
 
 @register.simple_tag
+@per_language
 def installment_badge(state: str) -> str:
     """`data-state` is what tests and the schedule's readers look for."""
     if state not in _INSTALLMENT_LOOK:
